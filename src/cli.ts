@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { doctorCommand } from "./cli/doctor-command.js";
+import type { CommandIO } from "./cli/io.js";
+import { searchCommand } from "./cli/search-command.js";
+import { serveCommand } from "./cli/serve-command.js";
+import { loadConfig } from "./config.js";
+import { errorMessage, SkillsmithError } from "./errors.js";
+import { createLogger, type LogLevel } from "./logger.js";
+import { VERSION } from "./version.js";
+
+const HELP = `skillsmith ${VERSION} — an MCP gateway that turns tool use into procedural memory
+
+Usage:
+  skillsmith serve   [--config mcp.json]                 serve over stdio (for Claude Desktop and other MCP clients)
+  skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
+  skillsmith doctor  [--config mcp.json]                 connect to every server and report its status
+
+Options:
+  --config, -c   path to mcp.json (default: $SKILLSMITH_CONFIG, else ./mcp.json)
+  --log-level    debug | info | warn | error (default: info; logs go to stderr)
+  --help, -h     show this help
+  --version, -v  show the version`;
+
+const io: CommandIO = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      server: { type: "string" },
+      limit: { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+  if (values.version) {
+    io.out(VERSION);
+    return 0;
+  }
+  const [command = "serve", ...rest] = positionals;
+  if (values.help || command === "help") {
+    io.out(HELP);
+    return 0;
+  }
+  const level = (values["log-level"] ?? process.env.SKILLSMITH_LOG_LEVEL ?? "info") as LogLevel;
+  if (!["debug", "info", "warn", "error"].includes(level)) throw usage(`--log-level must be debug, info, warn or error`);
+  const logger = createLogger(level);
+  const configPath = values.config ?? process.env.SKILLSMITH_CONFIG ?? "mcp.json";
+
+  switch (command) {
+    case "serve": {
+      const config = await loadConfig(configPath);
+      const shutdown = await serveCommand(config, new StdioServerTransport(), logger);
+      await new Promise<void>((resolve) => {
+        // The client closing our stdin is the normal end of a stdio session.
+        process.stdin.once("end", resolve);
+        process.stdin.once("close", resolve);
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await shutdown();
+      return 0;
+    }
+    case "search": {
+      const query = rest.join(" ").trim();
+      if (!query) throw usage('search needs a query: skillsmith search "write text into a file"');
+      const limit = values.limit === undefined ? 8 : Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw usage("--limit must be a whole number from 1 to 50");
+      const config = await loadConfig(configPath);
+      return searchCommand(config, { query, limit, ...(values.server && { server: values.server }) }, io, logger);
+    }
+    case "doctor":
+      return doctorCommand(await loadConfig(configPath), io, logger);
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+const usage = (message: string) => new UsageError(`${message}\nRun skillsmith --help for usage.`);
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof SkillsmithError) {
+      io.err(`skillsmith: ${error.code}: ${error.message}`);
+      process.exit(error.code === "CONFIG_INVALID" ? 2 : 1);
+    }
+    io.err(`skillsmith: ${errorMessage(error)}`);
+    process.exit(error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1);
+  },
+);

@@ -1,0 +1,35 @@
+import type { Config } from "../config.js";
+import { createGateway } from "../gateway.js";
+import type { Logger } from "../logger.js";
+import { type CommandIO, table } from "./io.js";
+
+export interface SearchArgs {
+  query: string;
+  server?: string;
+  limit: number;
+}
+
+/** Connects every server once, searches, prints a table people can read. */
+export async function searchCommand(config: Config, args: SearchArgs, io: CommandIO, logger: Logger): Promise<number> {
+  const gateway = createGateway({ config, logger });
+  try {
+    await gateway.start();
+    await gateway.settled();
+    const { results, total } = gateway.search({
+      query: args.query,
+      limit: args.limit,
+      detail: "summary",
+      ...(args.server !== undefined && { server: args.server }),
+    });
+    if (results.length === 0) {
+      io.out(`No tools match "${args.query}".`);
+      return 1;
+    }
+    const rows = results.map((r, i) => [String(i + 1), r.name, r.score.toFixed(2), r.description ?? ""]);
+    io.out(table([["#", "name", "score", "description"], ...rows]));
+    io.out(`\n${results.length} of ${total} matches.`);
+    return 0;
+  } finally {
+    await gateway.close();
+  }
+}

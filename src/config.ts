@@ -1,0 +1,194 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { SkillsmithError } from "./errors.js";
+
+/** A server name becomes the prefix of `server.tool`, so it may not hold a dot. */
+const SERVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const stringMap = z.record(z.string(), z.string());
+
+/** One entry of `mcpServers`, in the shape Claude Desktop uses; unknown keys of other clients are ignored. */
+const serverEntrySchema = z
+  .object({
+    type: z.enum(["stdio", "http", "streamable-http", "streamableHttp", "sse"]).optional(),
+    command: z.string().min(1, "must not be empty").optional(),
+    args: z.array(z.string()).optional(),
+    env: stringMap.optional(),
+    cwd: z.string().optional(),
+    url: z.url("must be an http(s) URL").optional(),
+    headers: stringMap.optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if (entry.command === undefined && entry.url === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["command"],
+        message: 'required: give "command" (a stdio server) or "url" (an HTTP server)',
+      });
+    }
+    if (entry.command !== undefined && entry.url !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["url"], message: 'give either "command" or "url", not both' });
+    }
+  });
+
+const serverOptionsSchema = z.strictObject({
+  probe: z.enum(["readOnly", "any", "none"]).default("readOnly"),
+  concurrency: z.int().min(1).max(256).default(8),
+  timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
+  disabled: z.boolean().default(false),
+});
+
+const skillsmithSchema = z.strictObject({
+  skillsDir: z.string().min(1).default("skills"),
+  registryDir: z.string().min(1).default("registry"),
+  store: z
+    .string()
+    .regex(/^(file:|redis:\/\/|rediss:\/\/|memory:)/, 'must start with "file:", "redis://" or "memory:"')
+    .default("file:.skillsmith/state"),
+  servers: z.record(z.string(), serverOptionsSchema).default({}),
+});
+
+const configFileSchema = z.object({
+  mcpServers: z.record(
+    z.string().regex(SERVER_NAME, "server names use letters, digits, '_' and '-' (no dots)"),
+    serverEntrySchema,
+  ),
+  skillsmith: skillsmithSchema.default(skillsmithSchema.parse({})),
+});
+
+export type ServerOptions = z.infer<typeof serverOptionsSchema>;
+
+export type StdioServerConfig = {
+  kind: "stdio";
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+};
+export type HttpServerConfig = {
+  kind: "http";
+  url: string;
+  headers: Record<string, string>;
+  /** "sse" only for old servers that still speak the deprecated HTTP+SSE transport. */
+  transport: "streamable" | "sse";
+};
+
+export type ServerConfig = (StdioServerConfig | HttpServerConfig) & { name: string; options: ServerOptions };
+
+export interface Config {
+  /** Absolute path of the config file, or "<inline>" when built in memory. */
+  file: string;
+  servers: ServerConfig[];
+  skillsDir: string;
+  registryDir: string;
+  /** `file:<absolute path>`, `redis://…` or `memory:`. */
+  store: string;
+}
+
+const defaultServerOptions = serverOptionsSchema.parse({});
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is an error naming where. */
+function expandEnv(value: unknown, env: NodeJS.ProcessEnv, at: string[], missing: string[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
+      const found = env[name] ?? fallback;
+      if (found === undefined) {
+        missing.push(`${at.join(".")}: environment variable ${name} is not set (set it, or write \${${name}:-default})`);
+        return "";
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, String(i)], missing));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...at, k], missing)]),
+    );
+  }
+  return value;
+}
+
+function invalid(file: string, problems: string[]): SkillsmithError {
+  return new SkillsmithError(
+    "CONFIG_INVALID",
+    `Invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    { path: file, issues: problems },
+  );
+}
+
+/** Validates an already-parsed mcp.json object; relative paths resolve from `baseDir`. */
+export function parseConfig(
+  raw: unknown,
+  { file = "<inline>", baseDir = process.cwd(), env = process.env } = {},
+): Config {
+  const missing: string[] = [];
+  const expanded = expandEnv(raw, env, [], missing);
+  if (missing.length > 0) throw invalid(file, missing);
+
+  const parsed = configFileSchema.safeParse(expanded);
+  if (!parsed.success) {
+    throw invalid(
+      file,
+      parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`),
+    );
+  }
+  const { mcpServers, skillsmith } = parsed.data;
+  const unknown = Object.keys(skillsmith.servers).filter((name) => !(name in mcpServers));
+  if (unknown.length > 0) {
+    throw invalid(
+      file,
+      unknown.map(
+        (name) =>
+          `skillsmith.servers.${name}: no server "${name}" in mcpServers (known: ${Object.keys(mcpServers).join(", ") || "none"})`,
+      ),
+    );
+  }
+
+  const resolve = (p: string) => path.resolve(baseDir, p);
+  const servers = Object.entries(mcpServers).map(([name, entry]): ServerConfig => {
+    const options = skillsmith.servers[name] ?? defaultServerOptions;
+    if (entry.url !== undefined) {
+      const transport = entry.type === "sse" ? "sse" : "streamable";
+      return { name, options, kind: "http", url: entry.url, headers: entry.headers ?? {}, transport };
+    }
+    return {
+      name,
+      options,
+      kind: "stdio",
+      command: entry.command ?? "",
+      args: entry.args ?? [],
+      env: entry.env ?? {},
+      cwd: resolve(entry.cwd ?? "."),
+    };
+  });
+  const store = skillsmith.store.startsWith("file:")
+    ? `file:${resolve(skillsmith.store.slice("file:".length))}`
+    : skillsmith.store;
+  return {
+    file,
+    servers,
+    skillsDir: resolve(skillsmith.skillsDir),
+    registryDir: resolve(skillsmith.registryDir),
+    store,
+  };
+}
+
+/** Reads and validates mcp.json; every failure is a CONFIG_INVALID error that names the file and the JSON path. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(error);
+    throw invalid(absolute, [`${reason} (pass --config <path to mcp.json>)`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw invalid(absolute, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(raw, { file: absolute, baseDir: path.dirname(absolute), env });
+}

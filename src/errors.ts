@@ -1,0 +1,40 @@
+/**
+ * The closed vocabulary of failures a user or a model can act on.
+ * Each code says when it happens; `data` carries what a machine needs to react.
+ */
+export type ErrorCode =
+  /** mcp.json is missing, unreadable or does not match the schema; data: { path, issues } */
+  | "CONFIG_INVALID"
+  /** a downstream server is not connected (failed to start, crashed, disabled); data: { server } */
+  | "SERVER_UNAVAILABLE"
+  /** a `server.tool` name or a `server` filter names nothing known; data: { tool?, server?, known? } */
+  | "TOOL_NOT_FOUND"
+  /** a meta-tool or downstream tool got arguments that do not fit its schema; data: { issues } */
+  | "INVALID_ARGUMENTS"
+  /** a downstream call failed, timed out or returned a protocol error; data: { tool, cause } */
+  | "CALL_FAILED"
+  /** probe_tool refused to call a tool under the safety policy; data: { tool, reason } */
+  | "PROBE_REFUSED"
+  /** a skill could not be saved, loaded or run as written; data: { name } */
+  | "SKILL_INVALID"
+  /** a skill run broke one of its limits; data: { limit, value } */
+  | "SKILL_LIMIT"
+  /** the state store (file, redis) could not read or write; data: { store } */
+  | "STORE_FAILED"
+  /** a meta-tool exists in the contract but its issue has not landed yet */
+  | "NOT_AVAILABLE";
+
+export class SkillsmithError extends Error {
+  override readonly name = "SkillsmithError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

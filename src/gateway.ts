@@ -1,0 +1,133 @@
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { type Catalog, createCatalog } from "./catalog/catalog.js";
+import { clip, paramsLine } from "./catalog/render.js";
+import { createSnapshots } from "./catalog/snapshots.js";
+import { type ToolRecord, toToolRecord } from "./catalog/tool-record.js";
+import type { Config } from "./config.js";
+import type { ServerStatus } from "./downstream/connection.js";
+import { createPool, type Pool, type PoolOptions } from "./downstream/pool.js";
+import { errorMessage } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { VERSION } from "./version.js";
+
+export type Detail = "name" | "summary" | "full";
+
+export interface SearchInput {
+  query: string;
+  limit: number;
+  server?: string;
+  detail: Detail;
+}
+
+export interface SearchResultItem {
+  name: string;
+  kind: "tool" | "skill";
+  server: string;
+  score: number;
+  description?: string;
+  params?: string;
+  inputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+
+export interface SearchOutput {
+  results: SearchResultItem[];
+  total: number;
+}
+
+export interface GatewayOptions {
+  config: Config;
+  logger?: Logger;
+  /** Test seams for the downstream connections (backoff, transports). */
+  connection?: PoolOptions["connection"];
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly catalog: Catalog;
+  readonly pool: Pool;
+  /** Loads snapshots (so search answers at once), then starts connecting every server in the background. */
+  start(): Promise<void>;
+  /** Resolves when every server has connected or failed once. */
+  settled(): Promise<void>;
+  search(input: SearchInput): SearchOutput;
+  status(): ServerStatus[];
+  close(): Promise<void>;
+}
+
+const SUMMARY_CHARS = 200;
+
+function sameTools(a: ToolRecord[] | undefined, b: ToolRecord[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  const hashes = new Set(a.map((r) => `${r.name}#${r.hash}`));
+  return b.every((r) => hashes.has(`${r.name}#${r.hash}`));
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config } = options;
+  const logger = options.logger ?? silentLogger;
+  const enabled = config.servers.filter((s) => !s.options.disabled);
+  const catalog = createCatalog(enabled.map((s) => s.name));
+  const snapshots = createSnapshots(config.registryDir, logger);
+  const saved = new Map<string, ToolRecord[]>();
+  const pending = new Set<Promise<void>>();
+
+  const onTools = (server: string, tools: Tool[]) => {
+    const records = tools.map((t) => toToolRecord(server, t));
+    catalog.setServerTools(server, records);
+    if (sameTools(saved.get(server), records)) return;
+    saved.set(server, records);
+    const write = snapshots
+      .save(server, records)
+      .catch((error) => logger.warn(`could not write the snapshot of "${server}": ${errorMessage(error)}`))
+      .finally(() => pending.delete(write));
+    pending.add(write);
+  };
+
+  const pool = createPool({
+    servers: config.servers,
+    logger,
+    version: VERSION,
+    onTools,
+    ...(options.connection && { connection: options.connection }),
+  });
+
+  return {
+    config,
+    catalog,
+    pool,
+    async start() {
+      await Promise.all(
+        enabled.map(async (server) => {
+          const records = await snapshots.load(server.name);
+          if (records && catalog.tools(server.name).length === 0) {
+            saved.set(server.name, records);
+            catalog.setServerTools(server.name, records);
+          }
+        }),
+      );
+      pool.start();
+    },
+    settled: () => pool.settled(),
+    search({ query, limit, server, detail }) {
+      const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
+      const results = hits.map(({ entry, record, score }): SearchResultItem => {
+        const base = { name: entry.name, kind: entry.kind, server: entry.server, score: Math.round(score * 100) / 100 };
+        if (detail === "name") return base;
+        return {
+          ...base,
+          description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
+          params: paramsLine(entry.inputSchema),
+          ...(detail === "full" && { inputSchema: entry.inputSchema }),
+          annotations: record?.annotations ?? {},
+        };
+      });
+      return { results, total };
+    },
+    status: () => pool.status(),
+    async close() {
+      await pool.close();
+      await Promise.all(pending);
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import { errorMessage, SkillsmithError } from "../errors.js";
+import type { Gateway } from "../gateway.js";
+
+export interface ToolContext {
+  signal: AbortSignal;
+  /** Sends a progress notification when the client asked for them. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+/** One of Skillsmith's own tools: its contract (zod in, JSON Schema out) and its handler. */
+export interface MetaTool<Input extends z.ZodType = z.ZodType> {
+  name: string;
+  title: string;
+  description: string;
+  input: Input;
+  annotations: ToolAnnotations;
+  handler(input: z.infer<Input>, gateway: Gateway, context: ToolContext): Promise<CallToolResult>;
+}
+
+export function defineMetaTool<Input extends z.ZodType>(tool: MetaTool<Input>): MetaTool {
+  return tool as unknown as MetaTool;
+}
+
+export function structuredResult(text: string, structured: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text }], structuredContent: structured };
+}
+
+/** An error meant for the model: an isError result with the code first, so both people and programs can act. */
+export function errorResult(error: unknown, prefix?: string): CallToolResult {
+  if (error instanceof SkillsmithError) {
+    return {
+      isError: true,
+      content: [{ type: "text", text: `${error.code}: ${error.message}` }],
+      structuredContent: { error: { code: error.code, message: error.message, ...error.data } },
+    };
+  }
+  return { isError: true, content: [{ type: "text", text: `${prefix ?? "Failed"}: ${errorMessage(error)}` }] };
+}
+
+/** Zod issues as one line each, naming the field: `limit: Too big: expected number to be <=50`. */
+export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${issue.path.map(String).join(".") || "(arguments)"}: ${issue.message}`);
+}
