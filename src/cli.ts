@@ -51,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const level = (values["log-level"] ?? process.env.SKILLSMITH_LOG_LEVEL ?? "info") as LogLevel;
-  if (!["debug", "info", "warn", "error"].includes(level)) throw usage(`--log-level must be debug, info, warn or error`);
+  if (!["debug", "info", "warn", "error"].includes(level))
+    throw usage(`--log-level must be debug, info, warn or error`);
   const logger = createLogger(level);
   const configPath = values.config ?? process.env.SKILLSMITH_CONFIG ?? "mcp.json";
 
@@ -73,9 +74,15 @@ async function main(argv: string[]): Promise<number> {
       const query = rest.join(" ").trim();
       if (!query) throw usage('search needs a query: skillsmith search "write text into a file"');
       const limit = values.limit === undefined ? 8 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw usage("--limit must be a whole number from 1 to 50");
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50)
+        throw usage("--limit must be a whole number from 1 to 50");
       const config = await loadConfig(configPath);
-      return searchCommand(config, { query, limit, ...(values.server && { server: values.server }) }, io, logger);
+      return searchCommand(
+        config,
+        { query, limit, ...(values.server && { server: values.server }) },
+        io,
+        logger,
+      );
     }
     case "doctor":
       return doctorCommand(await loadConfig(configPath), io, logger);
@@ -95,6 +102,8 @@ main(process.argv.slice(2)).then(
       process.exit(error.code === "CONFIG_INVALID" ? 2 : 1);
     }
     io.err(`skillsmith: ${errorMessage(error)}`);
-    process.exit(error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1);
+    process.exit(
+      error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1,
+    );
   },
 );

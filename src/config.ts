@@ -91,14 +91,19 @@ const defaultServerOptions = serverOptionsSchema.parse({});
 /** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is an error naming where. */
 function expandEnv(value: unknown, env: NodeJS.ProcessEnv, at: string[], missing: string[]): unknown {
   if (typeof value === "string") {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
-      const found = env[name] ?? fallback;
-      if (found === undefined) {
-        missing.push(`${at.join(".")}: environment variable ${name} is not set (set it, or write \${${name}:-default})`);
-        return "";
-      }
-      return found;
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_, name: string, fallback?: string) => {
+        const found = env[name] ?? fallback;
+        if (found === undefined) {
+          missing.push(
+            `${at.join(".")}: environment variable ${name} is not set (set it, or write \${${name}:-default})`,
+          );
+          return "";
+        }
+        return found;
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, String(i)], missing));
   if (value !== null && typeof value === "object") {

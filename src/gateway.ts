@@ -112,7 +112,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     search({ query, limit, server, detail }) {
       const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
       const results = hits.map(({ entry, record, score }): SearchResultItem => {
-        const base = { name: entry.name, kind: entry.kind, server: entry.server, score: Math.round(score * 100) / 100 };
+        const base = {
+          name: entry.name,
+          kind: entry.kind,
+          server: entry.server,
+          score: Math.round(score * 100) / 100,
+        };
         if (detail === "name") return base;
         return {
           ...base,

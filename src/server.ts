@@ -61,7 +61,9 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
       return errorResult(
         new SkillsmithError(
           "INVALID_ARGUMENTS",
-          `Invalid arguments for ${tool.name}:\n${formatIssues(parsed.error.issues).map((l) => `  - ${l}`).join("\n")}`,
+          `Invalid arguments for ${tool.name}:\n${formatIssues(parsed.error.issues)
+            .map((l) => `  - ${l}`)
+            .join("\n")}`,
           { issues: formatIssues(parsed.error.issues) },
         ),
       );
@@ -74,7 +76,12 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
           if (progressToken === undefined) return;
           await extra.sendNotification({
             method: "notifications/progress",
-            params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+            params: {
+              progressToken,
+              progress,
+              ...(total !== undefined && { total }),
+              ...(message && { message }),
+            },
           });
         },
       });

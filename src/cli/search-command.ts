@@ -10,7 +10,12 @@ export interface SearchArgs {
 }
 
 /** Connects every server once, searches, prints a table people can read. */
-export async function searchCommand(config: Config, args: SearchArgs, io: CommandIO, logger: Logger): Promise<number> {
+export async function searchCommand(
+  config: Config,
+  args: SearchArgs,
+  io: CommandIO,
+  logger: Logger,
+): Promise<number> {
   const gateway = createGateway({ config, logger });
   try {
     await gateway.start();

@@ -5,7 +5,11 @@ import type { Logger } from "../logger.js";
 import { createServer } from "../server.js";
 
 /** Serves the gateway on a transport; returns the function that shuts everything down, children included. */
-export async function serveCommand(config: Config, transport: Transport, logger: Logger): Promise<() => Promise<void>> {
+export async function serveCommand(
+  config: Config,
+  transport: Transport,
+  logger: Logger,
+): Promise<() => Promise<void>> {
   const gateway = createGateway({ config, logger });
   await gateway.start();
   const server = createServer(gateway, logger);

@@ -158,7 +158,9 @@ export function createConnection(options: ConnectionOptions): Connection {
     const started = performance.now();
     const c = new Client({ name: "skillsmith", version: options.version }, { capabilities: {} });
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      relist(c).catch((error) => logger.warn(log(`re-listing tools after list_changed failed: ${errorMessage(error)}`)));
+      relist(c).catch((error) =>
+        logger.warn(log(`re-listing tools after list_changed failed: ${errorMessage(error)}`)),
+      );
     });
     let opened = false;
     c.onclose = () => {

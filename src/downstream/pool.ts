@@ -2,7 +2,13 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerConfig } from "../config.js";
 import { SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { type CallOptions, type Connection, type ConnectionOptions, createConnection, type ServerStatus } from "./connection.js";
+import {
+  type CallOptions,
+  type Connection,
+  type ConnectionOptions,
+  createConnection,
+  type ServerStatus,
+} from "./connection.js";
 
 export interface PoolOptions {
   servers: ServerConfig[];
@@ -19,7 +25,12 @@ export interface Pool {
   settled(): Promise<void>;
   servers(): string[];
   status(): ServerStatus[];
-  call(server: string, tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<CallToolResult>;
+  call(
+    server: string,
+    tool: string,
+    args: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -27,7 +38,13 @@ export function createPool(options: PoolOptions): Pool {
   const connections = new Map<string, Connection>(
     options.servers.map((server) => [
       server.name,
-      createConnection({ ...options.connection, server, logger: options.logger, version: options.version, onTools: options.onTools }),
+      createConnection({
+        ...options.connection,
+        server,
+        logger: options.logger,
+        version: options.version,
+        onTools: options.onTools,
+      }),
     ]),
   );
   return {

@@ -36,7 +36,10 @@ export function errorResult(error: unknown, prefix?: string): CallToolResult {
       structuredContent: { error: { code: error.code, message: error.message, ...error.data } },
     };
   }
-  return { isError: true, content: [{ type: "text", text: `${prefix ?? "Failed"}: ${errorMessage(error)}` }] };
+  return {
+    isError: true,
+    content: [{ type: "text", text: `${prefix ?? "Failed"}: ${errorMessage(error)}` }],
+  };
 }
 
 /** Zod issues as one line each, naming the field: `limit: Too big: expected number to be <=50`. */

@@ -5,10 +5,17 @@ import { defineMetaTool, structuredResult } from "./meta-tool.js";
 const input = z.strictObject({
   query: z
     .string()
-    .refine((q) => q.trim().length > 0, 'must not be blank: describe the job, e.g. "read a file" or "send an email"')
+    .refine(
+      (q) => q.trim().length > 0,
+      'must not be blank: describe the job, e.g. "read a file" or "send an email"',
+    )
     .describe('What you need done, in plain words: "write text into a file", "create a GitHub issue".'),
   limit: z.int().min(1).max(50).default(8).describe("How many results to return (1-50)."),
-  server: z.string().min(1).optional().describe("Only search the tools of this server (its name in mcp.json)."),
+  server: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Only search the tools of this server (its name in mcp.json)."),
   detail: z
     .enum(["name", "summary", "full"])
     .default("summary")
