@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { doctorCommand } from "./cli/doctor-command.js";
 import type { CommandIO } from "./cli/io.js";
+import { probeCommand } from "./cli/probe-command.js";
 import { searchCommand } from "./cli/search-command.js";
 import { serveCommand } from "./cli/serve-command.js";
 import { loadConfig } from "./config.js";
@@ -15,6 +16,8 @@ const HELP = `skillsmith ${VERSION} — an MCP gateway that turns tool use into 
 Usage:
   skillsmith serve   [--config mcp.json]                 serve over stdio (for Claude Desktop and other MCP clients)
   skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
+  skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
+                                                         call one tool for real; print its answer's shape and a sample
   skillsmith doctor  [--config mcp.json]                 connect to every server and report its status
 
 Options:
@@ -37,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       server: { type: "string" },
       limit: { type: "string" },
       "log-level": { type: "string" },
+      "allow-side-effects": { type: "boolean" },
+      fresh: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -83,6 +88,18 @@ async function main(argv: string[]): Promise<number> {
         io,
         logger,
       );
+    }
+    case "probe": {
+      const [tool, argumentsJson = "{}"] = rest;
+      if (!tool) throw usage(`probe needs a tool: skillsmith probe everything.get-sum '{"a": 2, "b": 3}'`);
+      const config = await loadConfig(configPath);
+      const probeArgs = {
+        tool,
+        argumentsJson,
+        allowSideEffects: values["allow-side-effects"] ?? false,
+        fresh: values.fresh ?? false,
+      };
+      return probeCommand(config, probeArgs, io, logger);
     }
     case "doctor":
       return doctorCommand(await loadConfig(configPath), io, logger);

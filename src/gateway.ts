@@ -8,6 +8,10 @@ import type { ServerStatus } from "./downstream/connection.js";
 import { createPool, type Pool, type PoolOptions } from "./downstream/pool.js";
 import { errorMessage } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { createObservations } from "./probe/observations.js";
+import { createProber, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
+import { renderShape } from "./probe/shape.js";
+import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
 export type Detail = "name" | "summary" | "full";
@@ -28,6 +32,8 @@ export interface SearchResultItem {
   params?: string;
   inputSchema?: Record<string, unknown>;
   annotations?: Record<string, unknown>;
+  /** The observed shape of the tool's answers (one line at "summary", whole at "full"), once probed or called. */
+  returns?: string;
 }
 
 export interface SearchOutput {
@@ -46,11 +52,13 @@ export interface Gateway {
   readonly config: Config;
   readonly catalog: Catalog;
   readonly pool: Pool;
+  readonly store: StateStore;
   /** Loads snapshots (so search answers at once), then starts connecting every server in the background. */
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
   settled(): Promise<void>;
-  search(input: SearchInput): SearchOutput;
+  search(input: SearchInput): Promise<SearchOutput>;
+  probe(request: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult>;
   status(): ServerStatus[];
   close(): Promise<void>;
 }
@@ -71,6 +79,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const snapshots = createSnapshots(config.registryDir, logger);
   const saved = new Map<string, ToolRecord[]>();
   const pending = new Set<Promise<void>>();
+  const store = createStateStore(config.store);
+  const observations = createObservations(store);
+  const optionsOf = new Map(config.servers.map((s) => [s.name, s.options]));
 
   const onTools = (server: string, tools: Tool[]) => {
     const records = tools.map((t) => toToolRecord(server, t));
@@ -92,10 +103,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.connection && { connection: options.connection }),
   });
 
+  const prober = createProber({
+    catalog,
+    pool,
+    store,
+    observations,
+    serverOptions: (server) => {
+      const found = optionsOf.get(server);
+      if (!found) throw new Error(`no options for server "${server}"`);
+      return found;
+    },
+  });
+
   return {
     config,
     catalog,
     pool,
+    store,
     async start() {
       await Promise.all(
         enabled.map(async (server) => {
@@ -109,30 +133,41 @@ export function createGateway(options: GatewayOptions): Gateway {
       pool.start();
     },
     settled: () => pool.settled(),
-    search({ query, limit, server, detail }) {
+    async search({ query, limit, server, detail }) {
       const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
-      const results = hits.map(({ entry, record, score }): SearchResultItem => {
-        const base = {
-          name: entry.name,
-          kind: entry.kind,
-          server: entry.server,
-          score: Math.round(score * 100) / 100,
-        };
-        if (detail === "name") return base;
-        return {
-          ...base,
-          description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
-          params: paramsLine(entry.inputSchema),
-          ...(detail === "full" && { inputSchema: entry.inputSchema }),
-          annotations: record?.annotations ?? {},
-        };
-      });
+      const results = await Promise.all(
+        hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
+          const base = {
+            name: entry.name,
+            kind: entry.kind,
+            server: entry.server,
+            score: Math.round(score * 100) / 100,
+          };
+          if (detail === "name") return base;
+          const observed = record ? await observations.get(record) : undefined;
+          return {
+            ...base,
+            description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
+            params: paramsLine(entry.inputSchema),
+            ...(detail === "full" && { inputSchema: entry.inputSchema }),
+            annotations: record?.annotations ?? {},
+            ...(observed && {
+              returns:
+                detail === "full"
+                  ? renderShape(observed.shape, 2)
+                  : clip(renderShape(observed.shape), SUMMARY_CHARS),
+            }),
+          };
+        }),
+      );
       return { results, total };
     },
+    probe: (request, signal) => prober.probe(request, signal),
     status: () => pool.status(),
     async close() {
       await pool.close();
       await Promise.all(pending);
+      await store.close();
     },
   };
 }

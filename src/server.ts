@@ -11,7 +11,8 @@ import { SkillsmithError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
 import { errorResult, formatIssues, type MetaTool } from "./tools/meta-tool.js";
-import { probeTool, runSkill, saveSkill } from "./tools/not-yet.js";
+import { runSkill, saveSkill } from "./tools/not-yet.js";
+import { probeTool } from "./tools/probe-tool.js";
 import { searchTools } from "./tools/search-tools.js";
 import { VERSION } from "./version.js";
 

@@ -22,13 +22,13 @@ export const toolRecordSchema = z.object({
 export type ToolRecord = z.infer<typeof toolRecordSchema>;
 
 /** JSON with sorted keys, so equal definitions hash equally whatever order a server sends. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
 }
@@ -43,7 +43,7 @@ export function toToolRecord(server: string, tool: Tool): ToolRecord {
     outputSchema: tool.outputSchema as Record<string, unknown> | undefined,
     annotations: { ...tool.annotations },
   };
-  const hash = createHash("sha256").update(canonical(definition)).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(canonicalJson(definition)).digest("hex").slice(0, 16);
   return {
     name: `${server}.${tool.name}`,
     server,

@@ -20,7 +20,7 @@ export async function searchCommand(
   try {
     await gateway.start();
     await gateway.settled();
-    const { results, total } = gateway.search({
+    const { results, total } = await gateway.search({
       query: args.query,
       limit: args.limit,
       detail: "summary",

@@ -12,25 +12,6 @@ const notYet = (what: string) => async () =>
 
 const json = z.record(z.string(), z.unknown());
 
-export const probeTool = defineMetaTool({
-  name: "probe_tool",
-  title: "Probe a tool",
-  description:
-    "Call one downstream tool for real and get the verified shape of its answer and a trimmed sample, " +
-    "so code can be written against what the tool truly returns. Read-only tools only, unless side effects are allowed.",
-  input: z.strictObject({
-    tool: z.string().describe("The tool to call, as `server.tool`."),
-    arguments: json.default({}).describe("Arguments for the tool, matching its input schema."),
-    allowSideEffects: z
-      .boolean()
-      .default(false)
-      .describe("Allow calling a tool that may write (needs the server's probe: any)."),
-    fresh: z.boolean().default(false).describe("Bypass the cache of earlier identical probes."),
-  }),
-  annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-  handler: notYet("probe_tool"),
-});
-
 export const saveSkill = defineMetaTool({
   name: "save_skill",
   title: "Save a skill",

@@ -30,6 +30,7 @@ function render(query: string, output: SearchOutput): string {
   for (const r of output.results) {
     lines.push(`- ${r.name} (${r.kind}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`);
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
+    if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
     if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
   }
   return lines.join("\n");
@@ -44,7 +45,7 @@ export const searchTools = defineMetaTool({
   input,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   async handler({ query, limit, server, detail }, gateway) {
-    const output = gateway.search({ query, limit, detail, ...(server !== undefined && { server }) });
+    const output = await gateway.search({ query, limit, detail, ...(server !== undefined && { server }) });
     return structuredResult(render(query, output), { ...output });
   },
 });

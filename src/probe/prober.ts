@@ -1,0 +1,186 @@
+import { z } from "zod";
+import type { Catalog } from "../catalog/catalog.js";
+import type { ToolRecord } from "../catalog/tool-record.js";
+import type { ServerOptions } from "../config.js";
+import { errorTextOf, payloadOf } from "../downstream/payload.js";
+import type { Pool } from "../downstream/pool.js";
+import { errorMessage, SkillsmithError } from "../errors.js";
+import type { StateStore } from "../store/state-store.js";
+import { compileSchema, describeErrors, validateAgainst } from "./json-schema.js";
+import type { Observations } from "./observations.js";
+import { probeRefusal } from "./policy.js";
+import { createProbeCache } from "./probe-cache.js";
+import { trimSample } from "./sample.js";
+import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "./shape.js";
+
+export interface ProbeRequest {
+  tool: string;
+  arguments: Record<string, unknown>;
+  allowSideEffects: boolean;
+  fresh: boolean;
+}
+
+export const probeResultSchema = z.object({
+  tool: z.string(),
+  ok: z.boolean(),
+  /** The tool itself answered with isError: true. */
+  isError: z.boolean(),
+  /** TypeScript-like type of the answer, or why none could be seen. */
+  shape: z.string(),
+  /** Merged shape of every answer seen so far for this tool (probes and skill calls). */
+  knownShape: z.string().optional(),
+  sample: z.unknown(),
+  truncated: z.boolean(),
+  tookMs: z.number(),
+  cached: z.boolean(),
+  /** Where the value came from: structuredContent, JSON in the text, or plain text. */
+  source: z.enum(["structuredContent", "json", "text", "content", "none"]),
+  outputSchema: z
+    .object({ declared: z.string(), matches: z.boolean(), problems: z.array(z.string()) })
+    .optional(),
+  error: z.string().optional(),
+  hint: z.string().optional(),
+});
+
+export type ProbeResult = z.infer<typeof probeResultSchema>;
+
+export interface ProberOptions {
+  catalog: Catalog;
+  pool: Pool;
+  store: StateStore;
+  observations: Observations;
+  serverOptions(server: string): ServerOptions;
+  /** How long a read-only probe's answer is served from the cache. */
+  cacheTtlMs?: number;
+}
+
+export interface Prober {
+  probe(request: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult>;
+  /** Resolves a `server.tool` name, or throws TOOL_NOT_FOUND with suggestions. */
+  resolve(name: string): ToolRecord;
+}
+
+function sourceOf(result: { structuredContent?: unknown }, value: unknown): ProbeResult["source"] {
+  if (result.structuredContent !== undefined) return "structuredContent";
+  if (value === null) return "none";
+  if (typeof value === "string") return "text";
+  return Array.isArray(value) && value.some((v) => v && typeof v === "object" && "type" in v)
+    ? "content"
+    : "json";
+}
+
+export function createProber(options: ProberOptions): Prober {
+  const { catalog, pool, observations } = options;
+  const cache = createProbeCache(options.store, options.cacheTtlMs ?? 5 * 60_000, probeResultSchema);
+
+  function resolve(name: string): ToolRecord {
+    const record = catalog.get(name);
+    if (record) return record;
+    const words = name.replace(/[._-]+/g, " ").trim();
+    const suggestions = words ? catalog.search({ query: words, limit: 3 }).hits.map((h) => h.entry.name) : [];
+    const format = name.includes(".") ? "" : ' Tools are named "server.tool", e.g. "files.read_text_file".';
+    throw new SkillsmithError(
+      "TOOL_NOT_FOUND",
+      `Unknown tool "${name}".${format}${suggestions.length ? ` Did you mean: ${suggestions.join(", ")}?` : ""} Use search_tools to find tools.`,
+      { tool: name, suggestions },
+    );
+  }
+
+  return {
+    resolve,
+    async probe(request, signal) {
+      const tool = resolve(request.tool);
+      const validator = compileSchema(tool.inputSchema);
+      if (!(validator instanceof Error) && !validator(request.arguments)) {
+        const problems = describeErrors(validator.errors);
+        throw new SkillsmithError(
+          "INVALID_ARGUMENTS",
+          `Invalid arguments for ${tool.name}; nothing was called:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+          { tool: tool.name, issues: problems },
+        );
+      }
+      const refusal = probeRefusal(tool, options.serverOptions(tool.server), request.allowSideEffects);
+      if (refusal) throw new SkillsmithError("PROBE_REFUSED", refusal, { tool: tool.name, reason: refusal });
+
+      const cacheable = tool.annotations.readOnlyHint === true;
+      if (cacheable && !request.fresh) {
+        const hit = await cache.get(tool, request.arguments);
+        if (hit) return { ...hit, cached: true };
+      }
+
+      const started = performance.now();
+      let result: Awaited<ReturnType<Pool["call"]>>;
+      try {
+        result = await pool.call(tool.server, tool.tool, request.arguments, signal ? { signal } : {});
+      } catch (error) {
+        const message = errorMessage(error);
+        return {
+          tool: tool.name,
+          ok: false,
+          isError: false,
+          shape: "unknown (the call failed)",
+          sample: null,
+          truncated: false,
+          tookMs: Math.round(performance.now() - started),
+          cached: false,
+          source: "none",
+          error: error instanceof SkillsmithError ? `${error.code}: ${message}` : message,
+        };
+      }
+      const tookMs = Math.round(performance.now() - started);
+      if (result.isError) {
+        return {
+          tool: tool.name,
+          ok: false,
+          isError: true,
+          shape: "unknown (the tool answered with an error)",
+          ...trimSample(errorTextOf(result)),
+          tookMs,
+          cached: false,
+          source: "text",
+          error: `${tool.name} answered with an error: ${errorTextOf(result)}`,
+          hint: 'Check the arguments against the tool\'s description (search_tools with detail: "full").',
+        };
+      }
+
+      const value = payloadOf(result);
+      const empty = isEmptyValue(value);
+      const seen = shapeOf(value);
+      const known = await observations.record(tool, value);
+      const declared = tool.outputSchema;
+      const outcome: ProbeResult = {
+        tool: tool.name,
+        ok: true,
+        isError: false,
+        shape: empty ? "unknown (the answer was empty)" : renderShape(seen, 2),
+        ...(known && { knownShape: renderShape(known, 2) }),
+        ...trimSample(value),
+        tookMs,
+        cached: false,
+        source: sourceOf(result, value),
+        ...(declared && {
+          outputSchema: (() => {
+            const problems =
+              result.structuredContent === undefined
+                ? ["the tool declares an outputSchema but sent no structuredContent"]
+                : validateAgainst(declared, result.structuredContent);
+            return {
+              declared: renderShape(shapeOfSchema(declared), 2),
+              matches: problems.length === 0,
+              problems,
+            };
+          })(),
+        }),
+        ...(empty && {
+          hint: "The answer was empty, so its shape is unknown. Probe again with arguments that return data (a folder with files, a query that matches).",
+        }),
+        ...(!empty &&
+          hasUnseenParts(seen) && {
+            hint: "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
+          }),
+      };
+      if (cacheable) await cache.set(tool, request.arguments, outcome);
+      return outcome;
+    },
+  };
+}
