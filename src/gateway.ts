@@ -79,7 +79,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const snapshots = createSnapshots(config.registryDir, logger);
   const saved = new Map<string, ToolRecord[]>();
   const pending = new Set<Promise<void>>();
-  const store = createStateStore(config.store);
+  const store = createStateStore(config.store, logger);
   const observations = createObservations(store);
   const optionsOf = new Map(config.servers.map((s) => [s.name, s.options]));
 

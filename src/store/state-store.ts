@@ -4,7 +4,8 @@ import KeyvRedis from "@keyv/redis";
 import Keyv from "keyv";
 import { KeyvFile } from "keyv-file";
 import writeFileAtomic from "write-file-atomic";
-import { SkillsmithError } from "../errors.js";
+import { errorMessage, SkillsmithError } from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
 
 /**
  * Where Skillsmith keeps what it learns (observed shapes, probe cache, run records).
@@ -43,15 +44,7 @@ function atomicKeyvFile(filename: string): KeyvFile {
   return file;
 }
 
-export function createStateStore(url: string): StateStore {
-  const opened: Keyv[] = [];
-  const open = <T>(name: string, make: () => Keyv<T>): Keyv<T> => {
-    const keyv = make();
-    keyv.on("error", () => {});
-    opened.push(keyv as Keyv);
-    return keyv;
-  };
-
+export function createStateStore(url: string, logger: Logger = silentLogger): StateStore {
   let make: <T>(name: string) => Keyv<T>;
   if (url.startsWith("file:")) {
     const dir = url.slice("file:".length);
@@ -59,7 +52,7 @@ export function createStateStore(url: string): StateStore {
       new Keyv<T>({ store: atomicKeyvFile(path.join(dir, `${name}.json`)), namespace: name });
   } else if (url.startsWith("redis://") || url.startsWith("rediss://")) {
     make = <T>(name: string) => new Keyv<T>({ store: new KeyvRedis(url), namespace: `skillsmith:${name}` });
-  } else if (url === "memory:" || url.startsWith("memory:")) {
+  } else if (url.startsWith("memory:")) {
     make = <T>(name: string) => new Keyv<T>({ namespace: name });
   } else {
     throw new SkillsmithError(
@@ -73,14 +66,16 @@ export function createStateStore(url: string): StateStore {
   const namespaces = new Map<string, Keyv>();
   return {
     namespace<T>(name: string) {
-      const found = namespaces.get(name);
-      if (found) return found as Keyv<T>;
-      const keyv = open<T>(name, () => make<T>(name));
-      namespaces.set(name, keyv as Keyv);
-      return keyv;
+      let keyv = namespaces.get(name);
+      if (!keyv) {
+        keyv = make<unknown>(name);
+        keyv.on("error", (error: unknown) => logger.warn(`store ${url} (${name}): ${errorMessage(error)}`));
+        namespaces.set(name, keyv);
+      }
+      return keyv as Keyv<T>;
     },
     async close() {
-      await Promise.all(opened.map((k) => k.disconnect().catch(() => {})));
+      await Promise.all([...namespaces.values()].map((k) => k.disconnect().catch(() => {})));
     },
   };
 }
