@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { parseConfig } from "../../src/config.js";
+import { createGateway, type Gateway } from "../../src/gateway.js";
+import { createServer } from "../../src/server.js";
+
+const require = createRequire(import.meta.url);
+
+/** The entry script of a real MCP server package installed as a devDependency. */
+function serverScript(pkg: string): string {
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), "dist", "index.js");
+}
+
+export const realServers = {
+  everything: serverScript("@modelcontextprotocol/server-everything"),
+  files: serverScript("@modelcontextprotocol/server-filesystem"),
+  memory: serverScript("@modelcontextprotocol/server-memory"),
+};
+
+export async function tempDir(prefix = "skillsmith-test-"): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** mcp.json entries for the three real servers: files on `root`, memory kept in `root`'s sibling file. */
+export function realServerEntries(root: string, memoryFile: string) {
+  return {
+    files: { command: process.execPath, args: [realServers.files, root] },
+    memory: { command: process.execPath, args: [realServers.memory], env: { MEMORY_FILE_PATH: memoryFile } },
+    everything: { command: process.execPath, args: [realServers.everything] },
+  };
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  client: Client;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** An in-process gateway built from an mcp.json object, with an SDK client connected over InMemoryTransport. */
+export async function startGateway(
+  raw: unknown,
+  baseDir: string,
+  waitForServers = true,
+): Promise<TestGateway> {
+  const config = parseConfig(raw, { file: path.join(baseDir, "mcp.json"), baseDir });
+  const gateway = createGateway({ config, connection: { backoffMs: 50, maxBackoffMs: 500 } });
+  await gateway.start();
+  if (waitForServers) await gateway.settled();
+  const server = createServer(gateway);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: "test", version: "0" });
+  await server.connect(serverSide);
+  await client.connect(clientSide);
+  return {
+    gateway,
+    client,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    async close() {
+      await client.close();
+      await server.close();
+      await gateway.close();
+    },
+  };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");
+}

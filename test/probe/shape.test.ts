@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { trimSample } from "../../src/probe/sample.js";
+import {
+  hasUnseenParts,
+  isEmptyValue,
+  mergeShapes,
+  renderShape,
+  shapeOf,
+  shapeOfSchema,
+} from "../../src/probe/shape.js";
+import { textFormat } from "../../src/probe/text-format.js";
+
+const oneLine = (value: unknown) => renderShape(shapeOf(value));
+
+describe("shape inference", () => {
+  it("renders primitives, formats and nested objects", () => {
+    expect(oneLine({ id: 1, name: "a", ok: true, none: null })).toBe(
+      "{ id: number; name: string; ok: boolean; none: null; }",
+    );
+    expect(oneLine({ at: "2026-11-25T10:00:00Z", link: "https://x.y/z", who: "a@b.co" })).toBe(
+      "{ at: string /* date-time */; link: string /* url */; who: string /* email */; }",
+    );
+    expect(oneLine({ a: { b: { c: [1, 2] } } })).toBe("{ a: { b: { c: number[] /* 2 items */; }; }; }");
+  });
+
+  it("merges heterogeneous array items: keys in only some items become optional", () => {
+    const shape = shapeOf([
+      { id: 1, name: "a", tags: ["x"] },
+      { id: 2, size: 10 },
+      { id: 3, name: "c", size: 5 },
+    ]);
+    expect(renderShape(shape)).toBe(
+      "{ id: number; name?: string; tags?: string[] /* 1 items */; size?: number; }[] /* 3 items */",
+    );
+  });
+
+  it("keeps unions of different kinds, and merges same-kind members", () => {
+    expect(oneLine([1, "two", { three: 3 }, 4, null])).toBe(
+      "(number | string | { three: number; } | null)[] /* 5 items */",
+    );
+    const merged = mergeShapes(shapeOf({ v: 1 }), shapeOf({ v: "one", w: true }));
+    expect(renderShape(merged)).toBe("{ v: number | string; w?: boolean; }");
+  });
+
+  it("merges across observations, widening array lengths", () => {
+    const a = shapeOf({ items: [{ id: 1 }] });
+    const b = shapeOf({ items: [{ id: 2, extra: "x" }, { id: 3 }, { id: 4 }] });
+    expect(renderShape(mergeShapes(a, b))).toBe(
+      "{ items: { id: number; extra?: string; }[] /* 1-3 items */; }",
+    );
+    // An empty array teaches nothing about items: the other side's item shape stands.
+    expect(renderShape(mergeShapes(shapeOf([]), shapeOf(["a"])))).toBe("string[] /* 0-1 items */");
+  });
+
+  it("bounds depth and turns objects with very many keys into records", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    expect(oneLine(deep)).toContain("unknown");
+    expect(hasUnseenParts(shapeOf(deep))).toBe(true);
+    const map = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`id${i}`, { n: i }]));
+    expect(oneLine(map)).toBe("Record<string, { n: number; }> /* 60 keys */");
+  });
+
+  it("hints the layout of multi-line text", () => {
+    expect(textFormat("[FILE] a.txt\n[DIR] b\n[FILE] c")).toBe(
+      "lines of `[TAG] name` (tags seen: DIR, FILE)",
+    );
+    expect(textFormat("a,b,c\n1,2,3\n4,5,6")).toBe("CSV-like rows of 3 comma-separated columns");
+    expect(textFormat("name: x\nsize: 3")).toBe("lines of `key: value`");
+    expect(textFormat("just some\nprose here")).toBe("lines of text");
+    expect(oneLine("line one\nline two")).toBe("string /* lines of text */");
+  });
+
+  it("knows an empty answer, and parts that were never seen", () => {
+    for (const empty of [null, "", "  ", [], {}]) expect(isEmptyValue(empty)).toBe(true);
+    expect(isEmptyValue({ entities: [] })).toBe(false);
+    expect(hasUnseenParts(shapeOf({ entities: [] }))).toBe(true);
+    expect(hasUnseenParts(shapeOf({ entities: [{ name: "x" }] }))).toBe(false);
+  });
+
+  it("renders a declared JSON Schema the same way", () => {
+    const declared = shapeOfSchema({
+      type: "object",
+      properties: { name: { type: "string" }, sizes: { type: "array", items: { type: "integer" } } },
+      required: ["name"],
+    });
+    expect(renderShape(declared)).toBe("{ name: string; sizes?: number[]; }");
+  });
+
+  it("pretty-prints with indentation", () => {
+    expect(renderShape(shapeOf({ a: 1, b: { c: "x" } }), 2)).toBe(
+      "{\n  a: number;\n  b: {\n    c: string;\n  };\n}",
+    );
+  });
+});
+
+describe("sample trimming", () => {
+  it("cuts long strings and arrays, and says so", () => {
+    const { sample, truncated } = trimSample({ text: "x".repeat(1000), list: [1, 2, 3, 4, 5, 6] });
+    expect(truncated).toBe(true);
+    const s = sample as { text: string; list: unknown[] };
+    expect(s.text.length).toBeLessThan(400);
+    expect(s.text).toContain("700 more chars");
+    expect(s.list).toEqual([1, 2, 3, "… 3 more items (6 in all)"]);
+  });
+
+  it("leaves small answers whole", () => {
+    const value = { a: [1, 2], b: "short" };
+    expect(trimSample(value)).toEqual({ sample: value, truncated: false });
+  });
+});
