@@ -16,7 +16,7 @@ const serverEntrySchema = z
     args: z.array(z.string()).optional(),
     env: stringMap.optional(),
     cwd: z.string().optional(),
-    url: z.url("must be an http(s) URL").optional(),
+    url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
     headers: stringMap.optional(),
   })
   .superRefine((entry, ctx) => {
@@ -135,7 +135,12 @@ export function parseConfig(
   if (!parsed.success) {
     throw invalid(
       file,
-      parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`),
+      parsed.error.issues.map((issue) => {
+        // A bad record key (a server name) carries its reason in nested issues, under a generic message.
+        const message =
+          issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") : issue.message;
+        return `${issue.path.map(String).join(".") || "(root)"}: ${message}`;
+      }),
     );
   }
   const { mcpServers, skillsmith } = parsed.data;

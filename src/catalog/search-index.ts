@@ -1,5 +1,5 @@
-import MiniSearch, { type SearchOptions } from "minisearch";
-import { normalizeTerm, tokenize } from "./tokenizer.js";
+import { Bm25fIndex, type Bm25fParams, type DocumentInput, type WeightedTerm } from "./bm25f.js";
+import { type AnalyzeOptions, terms } from "./tokenizer.js";
 
 /** What the index knows of one tool or skill. */
 export interface IndexEntry {
@@ -14,21 +14,48 @@ export interface IndexEntry {
   inputSchema: Record<string, unknown>;
 }
 
-interface IndexedDocument {
-  id: string;
-  server: string;
-  tool: string;
-  title: string;
-  description: string;
-  params: string;
+export interface RankingOptions {
+  bm25: Bm25fParams;
+  /** Query terms of at least `minLength` letters also match longer index terms they begin, at `weight`. */
+  prefix: { minLength: number; weight: number } | false;
+  /** Index the description's first sentence (and the title) as a field of its own. */
+  lead: boolean;
+  /** Weight of the server's own score, relative to the tool's (both scaled to the best of the query). */
+  serverBlend: number;
+  analyze: AnalyzeOptions;
+  /** Weight of the best clause's score (long requests are split into clauses, each scored on its own). */
+  clauses: number;
+  clauseMode: "max" | "sum";
 }
 
-/**
- * Field weights: a tool's own name says most about what it does, its title and description come next;
- * parameter names and descriptions help ("path", "query") but also repeat across unrelated tools;
- * the server name groups a family of tools ("github", "memory").
- */
-const BOOST = { tool: 3, title: 2, description: 1, server: 1.5, params: 0.5 };
+export const DEFAULT_RANKING: RankingOptions = {
+  bm25: {
+    k1: 1.2,
+    fields: {
+      name: { weight: 3, b: 0.5 },
+      lead: { weight: 2, b: 0.75 },
+      description: { weight: 1, b: 0.75 },
+      params: { weight: 0.5, b: 0.75 },
+      server: { weight: 1.5, b: 0.5 },
+    },
+    serverK1: 1.2,
+    serverB: 0.75,
+  },
+  prefix: { minLength: 4, weight: 0.4 },
+  lead: false,
+  serverBlend: 0,
+  analyze: { filler: true, paths: true, glosses: true },
+  clauses: 0,
+  clauseMode: "max",
+};
+
+/** Clauses of a request: split at sentence ends, semicolons, commas and "and"/"then"/"also". */
+export function splitClauses(query: string): string[] {
+  return query
+    .split(/[.?!;:\n]+(?=\s|$)|,\s+|\s+(?:and then|and|then|also|as well as|plus)\s+/i)
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
+}
 
 /** Parameter names and descriptions as one text. */
 function paramsText(inputSchema: Record<string, unknown>): string {
@@ -43,51 +70,90 @@ function paramsText(inputSchema: Record<string, unknown>): string {
     .join(" ");
 }
 
-const searchDefaults: SearchOptions = {
-  boost: BOOST,
-  combineWith: "OR",
-  // Prefixes let "calc" find "calculator"; fuzziness absorbs small typos, only on longer words where it is safe.
-  prefix: (term) => term.length >= 4,
-  fuzzy: (term) => (term.length >= 6 ? 0.15 : false),
-  weights: { prefix: 0.4, fuzzy: 0.3 },
-};
+/** The description's first sentence: what the tool does, before usage notes and argument lists. */
+export function leadSentence(description: string): string {
+  const text = description.trim();
+  const end = text.search(/[.!?。！？](\s|$)|\n\s*\n/);
+  return end < 0 ? text : text.slice(0, end + 1);
+}
 
 export interface SearchIndex {
   replace(server: string, entries: IndexEntry[]): void;
   search(query: string, filter?: (id: string) => boolean): Array<{ id: string; score: number }>;
 }
 
-export function createSearchIndex(): SearchIndex {
-  const index = new MiniSearch<IndexedDocument>({
-    fields: ["tool", "title", "description", "params", "server"],
-    storeFields: [],
-    tokenize,
-    processTerm: normalizeTerm,
-    searchOptions: searchDefaults,
-  });
-  const idsByServer = new Map<string, string[]>();
+export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): SearchIndex {
+  const index = new Bm25fIndex(options.bm25);
+  const a = options.analyze;
+
+  function toDocument(e: IndexEntry): DocumentInput {
+    const lead = options.lead ? `${e.title ?? ""} ${leadSentence(e.description)}` : (e.title ?? "");
+    return {
+      id: e.name,
+      server: e.server,
+      fields: {
+        name: terms(e.tool, a),
+        lead: terms(lead, a),
+        description: terms(e.description, a),
+        params: terms(paramsText(e.inputSchema), a),
+        server: terms(e.server, a),
+      },
+    };
+  }
+
+  function queryTerms(query: string): WeightedTerm[] {
+    const counts = new Map<string, number>();
+    for (const t of terms(query, a)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const out: WeightedTerm[] = [];
+    for (const [term, count] of counts) {
+      const weight = 1 + Math.log(count);
+      out.push({ term, weight });
+      const prefix = options.prefix;
+      if (prefix && term.length >= prefix.minLength) {
+        for (const longer of index.withPrefix(term)) out.push({ term: longer, weight: weight * prefix.weight });
+      }
+    }
+    return out;
+  }
+
+  /** Tool scores for a text, scaled so that the best is 1 (plus the server's share). */
+  function scoreText(text: string): Map<string, number> {
+    const weighted = queryTerms(text);
+    const scores = index.scoreDocuments(weighted);
+    if (scores.size === 0) return scores;
+    const bestTool = Math.max(...scores.values());
+    const serverScores = options.serverBlend > 0 ? index.scoreServers(weighted) : new Map<string, number>();
+    const bestServer = Math.max(1e-9, ...serverScores.values());
+    for (const [id, score] of scores) {
+      const server = serverScores.get(index.serverOf(id) ?? "") ?? 0;
+      scores.set(id, score / bestTool + (options.serverBlend * server) / bestServer);
+    }
+    return scores;
+  }
 
   return {
     replace(server, entries) {
-      for (const id of idsByServer.get(server) ?? []) index.discard(id);
-      index.addAll(
-        entries.map((e) => ({
-          id: e.name,
-          server: e.server,
-          tool: e.tool,
-          title: e.title ?? "",
-          description: e.description,
-          params: paramsText(e.inputSchema),
-        })),
-      );
-      idsByServer.set(
-        server,
-        entries.map((e) => e.name),
-      );
+      index.replace(server, entries.map(toDocument));
     },
     search(query, filter) {
-      const results = index.search(query, filter ? { filter: (r) => filter(String(r.id)) } : {});
-      return results.map((r) => ({ id: String(r.id), score: r.score }));
+      const scores = scoreText(query);
+      if (options.clauses > 0) {
+        const clauses = splitClauses(query);
+        if (clauses.length > 1) {
+          const best = new Map<string, number>();
+          for (const clause of clauses) {
+            for (const [id, score] of scoreText(clause)) {
+              const old = best.get(id) ?? 0;
+              best.set(id, options.clauseMode === "max" ? Math.max(old, score) : old + score / clauses.length);
+            }
+          }
+          for (const [id, score] of best) scores.set(id, (scores.get(id) ?? 0) + options.clauses * score);
+        }
+      }
+      const results: Array<{ id: string; score: number }> = [];
+      for (const [id, score] of scores) if (!filter || filter(id)) results.push({ id, score });
+      results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return results;
     },
   };
 }

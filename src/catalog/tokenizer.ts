@@ -1,12 +1,17 @@
 import { stemmer } from "stemmer";
+import { glossChinese } from "./chinese-glosses.js";
 
 /**
  * Tool-aware tokenization, applied to the index and to queries alike:
  * - identifiers split at snake_case, kebab-case, dots, camelCase and letter/digit boundaries
  *   ("getFileInfo" → get file info, "list_directory" → list directory, "base64" → base 64);
  * - lowercased, then Porter-stemmed so "writes"/"writing"/"write" meet;
- * - English filler words dropped, since they match everything and rank nothing;
- * - runs of CJK characters become overlapping bigrams, because those scripts do not put spaces between words.
+ * - English function words and the filler of spoken requests ("please", "help me", "tell me") dropped,
+ *   since they match everything and rank nothing;
+ * - a file path stands for a file of its type: "/root/word/cv.docx" → file docx (the folders and the
+ *   file's own name say where, not what to do);
+ * - runs of CJK characters become overlapping bigrams (those scripts do not put spaces between words)
+ *   and, for Chinese, English glosses from a dictionary, so English queries reach Chinese descriptions.
  */
 
 const STOPWORDS = new Set(
@@ -19,7 +24,33 @@ const STOPWORDS = new Set(
   ).split(" "),
 );
 
+/** Words of asking, not of the task: "please help me …", "can you tell me …", "I'd like you to …". */
+const FILLER = new Set(
+  (
+    "help tell show give provide kindly thank thanks hi hello hey ok okay sure maybe really actually basically " +
+    "something anything everything someone somebody thing things stuff us im ive id ill youre dont cant wont " +
+    "would wouldnt could couldnt know think try trying wanna gonna able"
+  ).split(" "),
+);
+
+export interface AnalyzeOptions {
+  /** Drop the filler of spoken requests as well as function words (default true). */
+  filler?: boolean;
+  /** Read file paths as "file <extension>" (default true). */
+  paths?: boolean;
+  /** Add English glosses of Chinese text (default true). */
+  glosses?: boolean;
+}
+
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * A file path: at least two segments joined by / or \ (an optional drive, ~ or . before), or a bare
+ * file name with a short extension ("notes.md", "paper_list.bib"); URLs are left alone.
+ */
+const PATH =
+  /(?<![\w/:.])(?:(?:[A-Za-z]:|~|\.{1,2})?(?:[\\/][\w\-.@]+){2,}|[\w-]+(?:\.[\w-]+)*\.(?=[A-Za-z]\w{0,4}\b)[A-Za-z]\w{0,4})(?![\w/])/g;
 
 function splitIdentifier(word: string): string[] {
   return word
@@ -38,30 +69,42 @@ function cjkBigrams(run: string): string[] {
   return grams;
 }
 
-/** Splits text into raw words (not yet normalized); used as minisearch's `tokenize`. */
-export function tokenize(text: string): string[] {
+function pathWords(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? "";
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? ` file ${base.slice(dot + 1)} ` : " file ";
+}
+
+/** Splits text into raw words (not yet normalized); used for documents and queries alike. */
+export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   const out: string[] = [];
-  const withoutCjk = text.replace(CJK_RUN, (run) => {
+  let rest = options.paths === false ? text : text.replace(PATH, pathWords);
+  rest = rest.replace(CJK_RUN, (run) => {
     out.push(...cjkBigrams(run));
-    return " ";
+    return options.glosses !== false && HAN.test(run) ? ` ${glossChinese(run)} ` : " ";
   });
-  for (const word of withoutCjk.split(/[^\p{L}\p{N}]+/u)) {
+  for (const word of rest.split(/[^\p{L}\p{N}]+/u)) {
     if (word) out.push(...splitIdentifier(word));
   }
   return out;
 }
 
-/** Normalizes one token; returns null to drop it. Used as minisearch's `processTerm`. */
-export function normalizeTerm(term: string): string | null {
+/** Normalizes one token; returns null to drop it. */
+export function normalizeTerm(term: string, options: AnalyzeOptions = {}): string | null {
   const lower = term.toLowerCase();
   if (lower.length === 0 || STOPWORDS.has(lower)) return null;
+  if (options.filler !== false && FILLER.has(lower)) return null;
   if (!/^[a-z]+$/.test(lower)) return lower;
   return stemmer(lower);
 }
 
 /** Tokens of a text, normalized, as the index sees them. */
-export function terms(text: string): string[] {
-  return tokenize(text)
-    .map(normalizeTerm)
-    .filter((t): t is string => t !== null);
+export function terms(text: string, options: AnalyzeOptions = {}): string[] {
+  const out: string[] = [];
+  const withoutClitics = text.replace(/n['’]t\b/gi, "").replace(/['’](?:s|re|ve|d|ll|m)\b/gi, "");
+  for (const token of tokenize(withoutClitics, options)) {
+    const term = normalizeTerm(token, options);
+    if (term !== null) out.push(term);
+  }
+  return out;
 }

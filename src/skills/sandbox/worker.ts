@@ -205,7 +205,7 @@ function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayS
     finish({ ok: false, error: limitFailure(limit) });
   }
 
-  function fail(message: string): void {
+  function fail(message: string) {
     const limit = session.stopped ?? limitOf(message);
     if (limit) return finish({ ok: false, error: limitFailure(limit) });
     const step = failedStep();
@@ -216,7 +216,7 @@ function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayS
   }
 
   /** Runs QuickJS's queued jobs, then looks whether the run has settled. */
-  function pump(): void {
+  function pump() {
     if (finished || !result) return;
     const jobs = runtime.executePendingJobs();
     if (jobs.error) {
