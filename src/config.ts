@@ -39,6 +39,15 @@ const serverOptionsSchema = z.strictObject({
   disabled: z.boolean().default(false),
 });
 
+/** Limits of each skill run, and the size of the sandbox's worker pool. */
+const sandboxSchema = z.strictObject({
+  timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
+  memoryMb: z.int().min(8).max(4096).default(64),
+  maxCalls: z.int().min(1).max(1_000_000).default(1000),
+  maxResultBytes: z.int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  workers: z.int().min(1).max(64).default(2),
+});
+
 const skillsmithSchema = z.strictObject({
   skillsDir: z.string().min(1).default("skills"),
   registryDir: z.string().min(1).default("registry"),
@@ -47,6 +56,7 @@ const skillsmithSchema = z.strictObject({
     .regex(/^(file:|redis:\/\/|rediss:\/\/|memory:)/, 'must start with "file:", "redis://" or "memory:"')
     .default("file:.skillsmith/state"),
   servers: z.record(z.string(), serverOptionsSchema).default({}),
+  sandbox: sandboxSchema.default(sandboxSchema.parse({})),
 });
 
 const configFileSchema = z.object({
@@ -58,6 +68,7 @@ const configFileSchema = z.object({
 });
 
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
+export type SandboxOptions = z.infer<typeof sandboxSchema>;
 
 export type StdioServerConfig = {
   kind: "stdio";
@@ -84,6 +95,7 @@ export interface Config {
   registryDir: string;
   /** `file:<absolute path>`, `redis://…` or `memory:`. */
   store: string;
+  sandbox: SandboxOptions;
 }
 
 const defaultServerOptions = serverOptionsSchema.parse({});
@@ -181,6 +193,7 @@ export function parseConfig(
     skillsDir: resolve(skillsmith.skillsDir),
     registryDir: resolve(skillsmith.registryDir),
     store,
+    sandbox: skillsmith.sandbox,
   };
 }
 

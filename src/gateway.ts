@@ -8,9 +8,14 @@ import type { ServerStatus } from "./downstream/connection.js";
 import { createPool, type Pool, type PoolOptions } from "./downstream/pool.js";
 import { errorMessage } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { META_TOOL_NAMES } from "./meta-tool-names.js";
 import { createObservations } from "./probe/observations.js";
 import { createProber, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
 import { renderShape } from "./probe/shape.js";
+import { createSkillRunner } from "./skills/runner.js";
+import { createSandbox, type Sandbox } from "./skills/sandbox/sandbox.js";
+import { createSkillStore } from "./skills/skill-store.js";
+import { createSkills, type Skills } from "./skills/skills.js";
 import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
@@ -46,6 +51,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Test seams for the downstream connections (backoff, transports). */
   connection?: PoolOptions["connection"];
+  /** Start the sandbox's workers at once (a server), rather than at the first skill (a one-shot CLI command). */
+  prewarm?: boolean;
 }
 
 export interface Gateway {
@@ -53,6 +60,8 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly pool: Pool;
   readonly store: StateStore;
+  readonly skills: Skills;
+  readonly sandbox: Sandbox;
   /** Loads snapshots (so search answers at once), then starts connecting every server in the background. */
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
@@ -103,6 +112,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.connection && { connection: options.connection }),
   });
 
+  let realSandbox: Sandbox | undefined;
+  const startSandbox = () => {
+    realSandbox ??= createSandbox({ workers: config.sandbox.workers, logger });
+    return realSandbox;
+  };
+  const sandbox: Sandbox = {
+    run: (job, hooks) => startSandbox().run(job, hooks),
+    compile: (code) => startSandbox().compile(code),
+    stats: () => realSandbox?.stats() ?? { workers: 0, busy: 0, queued: 0, replaced: 0 },
+    close: async () => realSandbox?.close(),
+  };
+  const skills = createSkills({
+    store: createSkillStore(config.skillsDir, logger),
+    sandbox,
+    runner: createSkillRunner({ sandbox, store, catalog, pool, observations, limits: config.sandbox, logger }),
+    catalog,
+    reserved: META_TOOL_NAMES,
+  });
+
   const prober = createProber({
     catalog,
     pool,
@@ -120,6 +148,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     catalog,
     pool,
     store,
+    skills,
+    sandbox,
     async start() {
       await Promise.all(
         enabled.map(async (server) => {
@@ -130,6 +160,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           }
         }),
       );
+      await skills.load();
+      if (options.prewarm) startSandbox();
       pool.start();
     },
     settled: () => pool.settled(),
@@ -165,6 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     probe: (request, signal) => prober.probe(request, signal),
     status: () => pool.status(),
     async close() {
+      await sandbox.close();
       await pool.close();
       await Promise.all(pending);
       await store.close();

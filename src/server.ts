@@ -10,9 +10,10 @@ import { z } from "zod";
 import { SkillsmithError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
-import { errorResult, formatIssues, type MetaTool } from "./tools/meta-tool.js";
-import { runSkill, saveSkill } from "./tools/not-yet.js";
+import type { Skill } from "./skills/skill-store.js";
+import { errorResult, formatIssues, type MetaTool, type ToolContext } from "./tools/meta-tool.js";
 import { probeTool } from "./tools/probe-tool.js";
+import { runSkill, runSkillTool, saveSkill } from "./tools/skill-tools.js";
 import { searchTools } from "./tools/search-tools.js";
 import { VERSION } from "./version.js";
 
@@ -37,7 +38,17 @@ function describeTool(tool: MetaTool): Tool {
   };
 }
 
-/** The MCP server Skillsmith shows to clients: the meta-tools, over any transport. */
+function describeSkill(skill: Skill): Tool {
+  return {
+    name: skill.name,
+    title: skill.name,
+    description: `${skill.description} (a saved skill, v${skill.version}; runs as run_skill)`,
+    inputSchema: skill.inputSchema as Tool["inputSchema"],
+    annotations: { title: skill.name, readOnlyHint: false, openWorldHint: true },
+  };
+}
+
+/** The MCP server Skillsmith shows to clients: the meta-tools and every saved skill, over any transport. */
 export function createServer(gateway: Gateway, logger?: Logger): Server {
   const server = new Server(
     { name: "skillsmith", title: "Skillsmith", version: VERSION },
@@ -45,47 +56,53 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   );
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
   const listed = META_TOOLS.map(describeTool);
+  gateway.skills.onChange(() => {
+    server.sendToolListChanged().catch(() => {});
+  });
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...listed, ...gateway.skills.list().map(describeSkill)],
+  }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const tool = byName.get(request.params.name);
+    const name = request.params.name;
+    const tool = byName.get(name);
+    const progressToken = request.params._meta?.progressToken;
+    const context: ToolContext = {
+      signal: extra.signal,
+      async progress(progress, total, message) {
+        if (progressToken === undefined) return;
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+        });
+      },
+    };
     if (!tool) {
+      if (gateway.skills.get(name)) {
+        return runSkillTool(gateway, name, request.params.arguments ?? {}, context).catch((error: unknown) =>
+          errorResult(error, `Skill '${name}' failed`),
+        );
+      }
       throw new McpError(
         ErrorCode.InvalidParams,
-        `Unknown tool "${request.params.name}". Skillsmith's tools are ${[...byName.keys()].join(", ")}; ` +
-          "downstream tools are found with search_tools.",
+        `Unknown tool "${name}". Skillsmith's tools are ${[...byName.keys()].join(", ")} and the saved skills; ` +
+          "downstream tools are found with search_tools and called through probe_tool or skills.",
       );
     }
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) {
+      const issues = formatIssues(parsed.error.issues);
       return errorResult(
         new SkillsmithError(
           "INVALID_ARGUMENTS",
-          `Invalid arguments for ${tool.name}:\n${formatIssues(parsed.error.issues)
-            .map((l) => `  - ${l}`)
-            .join("\n")}`,
-          { issues: formatIssues(parsed.error.issues) },
+          `Invalid arguments for ${tool.name}:\n${issues.map((l) => `  - ${l}`).join("\n")}`,
+          { issues },
         ),
       );
     }
-    const progressToken = request.params._meta?.progressToken;
     try {
-      return await tool.handler(parsed.data, gateway, {
-        signal: extra.signal,
-        async progress(progress, total, message) {
-          if (progressToken === undefined) return;
-          await extra.sendNotification({
-            method: "notifications/progress",
-            params: {
-              progressToken,
-              progress,
-              ...(total !== undefined && { total }),
-              ...(message && { message }),
-            },
-          });
-        },
-      });
+      return await tool.handler(parsed.data, gateway, context);
     } catch (error) {
       logger?.debug(`${tool.name} failed: ${String(error)}`);
       return errorResult(error, `Tool '${tool.name}' failed`);

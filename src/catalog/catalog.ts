@@ -18,6 +18,8 @@ export interface SearchRequest {
 export interface Catalog {
   /** Replaces every tool of one server (after a listing, or from its snapshot). */
   setServerTools(server: string, records: ToolRecord[]): void;
+  /** Replaces the saved skills in the index; they rank with the tools. */
+  setSkills(skills: IndexEntry[]): void;
   get(name: string): ToolRecord | undefined;
   tools(server?: string): ToolRecord[];
   servers(): string[];
@@ -36,11 +38,19 @@ export function toolEntry(record: ToolRecord): IndexEntry {
   };
 }
 
-/** The tools of every server, kept in one BM25 index. */
+/** Skills live in the index under a group no server can be named (server names cannot hold spaces). */
+const SKILLS_GROUP = "skills group";
+/**
+ * A saved skill is verified code: when it matches about as well as a tool, reusing it beats rebuilding it.
+ */
+const SKILL_BOOST = 1.5;
+
+/** The tools of every server and the saved skills, kept in one BM25 index. */
 export function createCatalog(knownServers: string[] = []): Catalog {
   const index = createSearchIndex();
   const byServer = new Map<string, Map<string, ToolRecord>>(knownServers.map((s) => [s, new Map()]));
   const byName = new Map<string, ToolRecord>();
+  const skills = new Map<string, IndexEntry>();
 
   return {
     setServerTools(server, records) {
@@ -50,6 +60,11 @@ export function createCatalog(knownServers: string[] = []): Catalog {
       for (const r of mine.values()) byName.set(r.name, r);
       index.replace(server, [...mine.values()].map(toolEntry));
     },
+    setSkills(entries) {
+      skills.clear();
+      for (const e of entries) skills.set(e.name, e);
+      index.replace(SKILLS_GROUP, entries);
+    },
     get: (name) => byName.get(name),
     tools(server) {
       if (server === undefined) return [...byName.values()];
@@ -57,7 +72,7 @@ export function createCatalog(knownServers: string[] = []): Catalog {
     },
     servers: () => [...byServer.keys()],
     search({ query, limit, server }) {
-      if (server !== undefined && !byServer.has(server)) {
+      if (server !== undefined && !byServer.has(server) && ![...skills.values()].some((s) => s.server === server)) {
         const known = [...byServer.keys()];
         throw new SkillsmithError(
           "TOOL_NOT_FOUND",
@@ -65,13 +80,19 @@ export function createCatalog(knownServers: string[] = []): Catalog {
           { server, known },
         );
       }
-      const filter = server === undefined ? undefined : (id: string) => byName.get(id)?.server === server;
-      const found = index.search(query, filter);
+      const filter =
+        server === undefined ? undefined : (id: string) => (byName.get(id)?.server ?? skills.get(id)?.server) === server;
+      const found = index
+        .search(query, filter)
+        .map(({ id, score }) => ({ id, score: skills.has(id) ? score * SKILL_BOOST : score }))
+        .sort((a, b) => b.score - a.score);
       const hits: SearchHit[] = [];
       for (const { id, score } of found) {
         if (hits.length >= limit) break;
         const record = byName.get(id);
+        const skill = skills.get(id);
         if (record) hits.push({ entry: toolEntry(record), record, score });
+        else if (skill) hits.push({ entry: skill, score });
       }
       return { hits, total: found.length };
     },

@@ -26,6 +26,14 @@ export interface RankingOptions {
   /** Weight of the best clause's score (long requests are split into clauses, each scored on its own). */
   clauses: number;
   clauseMode: "max" | "sum";
+  /** Weight of the IDF-weighted share of a tool's name words that the query contains. */
+  nameCoverage: number;
+  /** Query words also match index words that share their first `length` letters, at `weight`. */
+  truncation: { length: number; weight: number } | false;
+  /** Query terms are weighted by (idf / mean idf of the query)^power, on top of BM25's own idf. */
+  idfPower: number;
+  /** Query terms found in more than this share of the tools are dropped (1 keeps all). */
+  maxDocShare: number;
 }
 
 export const DEFAULT_RANKING: RankingOptions = {
@@ -47,6 +55,10 @@ export const DEFAULT_RANKING: RankingOptions = {
   analyze: { filler: true, paths: true, glosses: true },
   clauses: 0,
   clauseMode: "max",
+  nameCoverage: 0,
+  truncation: false,
+  idfPower: 0,
+  maxDocShare: 1,
 };
 
 /** Clauses of a request: split at sentence ends, semicolons, commas and "and"/"then"/"also". */
@@ -104,15 +116,35 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   function queryTerms(query: string): WeightedTerm[] {
     const counts = new Map<string, number>();
     for (const t of terms(query, a)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const coWeight = Number(process.env.CO_WEIGHT ?? 0);
+    const extra = new Map<string, number>();
+    if (coWeight > 0) {
+      for (const t of counts.keys()) {
+        for (const u of index.associated(t, Number(process.env.CO_MIN ?? 0.5), Number(process.env.CO_TOP ?? 3))) {
+          if (!counts.has(u)) extra.set(u, Math.max(extra.get(u) ?? 0, coWeight));
+        }
+      }
+    }
     const out: WeightedTerm[] = [];
+    const known = [...counts.keys()].filter((t) => index.df(t) > 0);
+    const meanIdf = known.reduce((sum, t) => sum + index.idf(t), 0) / Math.max(1, known.length);
     for (const [term, count] of counts) {
-      const weight = 1 + Math.log(count);
+      if (index.df(term) > options.maxDocShare * index.size) continue;
+      let weight = 1 + Math.log(count);
+      if (options.idfPower !== 0 && index.df(term) > 0) weight *= (index.idf(term) / meanIdf) ** options.idfPower;
       out.push({ term, weight });
+      const truncation = options.truncation;
+      if (truncation && term.length > truncation.length) {
+        for (const similar of index.withPrefix(term.slice(0, truncation.length))) {
+          if (similar !== term && !counts.has(similar)) out.push({ term: similar, weight: weight * truncation.weight });
+        }
+      }
       const prefix = options.prefix;
       if (prefix && term.length >= prefix.minLength) {
         for (const longer of index.withPrefix(term)) out.push({ term: longer, weight: weight * prefix.weight });
       }
     }
+    for (const [term, weight] of extra) if (index.df(term) > 0) out.push({ term, weight });
     return out;
   }
 
@@ -124,9 +156,11 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const bestTool = Math.max(...scores.values());
     const serverScores = options.serverBlend > 0 ? index.scoreServers(weighted) : new Map<string, number>();
     const bestServer = Math.max(1e-9, ...serverScores.values());
+    const present = new Set(weighted.map((w) => w.term));
     for (const [id, score] of scores) {
       const server = serverScores.get(index.serverOf(id) ?? "") ?? 0;
-      scores.set(id, score / bestTool + (options.serverBlend * server) / bestServer);
+      const coverage = options.nameCoverage > 0 ? options.nameCoverage * index.nameCoverage(id, present) : 0;
+      scores.set(id, score / bestTool + (options.serverBlend * server) / bestServer + coverage);
     }
     return scores;
   }

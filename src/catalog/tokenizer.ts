@@ -1,5 +1,6 @@
 import { stemmer } from "stemmer";
 import { glossChinese } from "./chinese-glosses.js";
+import { extensionWords } from "./file-types.js";
 
 /**
  * Tool-aware tokenization, applied to the index and to queries alike:
@@ -38,6 +39,8 @@ export interface AnalyzeOptions {
   filler?: boolean;
   /** Read file paths as "file <extension>" (default true). */
   paths?: boolean;
+  /** Keep the words of a path's file name (default false). */
+  fileNames?: boolean;
   /** Add English glosses of Chinese text (default true). */
   glosses?: boolean;
 }
@@ -69,16 +72,18 @@ function cjkBigrams(run: string): string[] {
   return grams;
 }
 
-function pathWords(path: string): string {
+function pathWords(path: string, keepName: boolean): string {
   const base = path.split(/[\\/]/).pop() ?? "";
   const dot = base.lastIndexOf(".");
-  return dot > 0 ? ` file ${base.slice(dot + 1)} ` : " file ";
+  if (dot <= 0) return " file ";
+  const extension = base.slice(dot + 1);
+  return ` file ${extension} ${extensionWords(extension)} ${keepName ? base.slice(0, dot) : ""} `;
 }
 
 /** Splits text into raw words (not yet normalized); used for documents and queries alike. */
 export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   const out: string[] = [];
-  let rest = options.paths === false ? text : text.replace(PATH, pathWords);
+  let rest = options.paths === false ? text : text.replace(PATH, (path) => pathWords(path, options.fileNames === true));
   rest = rest.replace(CJK_RUN, (run) => {
     out.push(...cjkBigrams(run));
     return options.glosses !== false && HAN.test(run) ? ` ${glossChinese(run)} ` : " ";

@@ -10,7 +10,7 @@ export async function serveCommand(
   transport: Transport,
   logger: Logger,
 ): Promise<() => Promise<void>> {
-  const gateway = createGateway({ config, logger });
+  const gateway = createGateway({ config, logger, prewarm: true });
   await gateway.start();
   const server = createServer(gateway, logger);
   await server.connect(transport);

@@ -336,11 +336,12 @@ function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayS
     if (called.error) {
       const message = describeError(vm, called.error);
       called.error.dispose();
-      return fail(message);
+      fail(message);
+    } else {
+      result = called.value;
+      handles.push(result);
+      pump();
     }
-    result = called.value;
-    handles.push(result);
-    pump();
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error));
   }

@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { Catalog } from "../catalog/catalog.js";
+import { clip } from "../catalog/render.js";
+import type { SandboxOptions } from "../config.js";
+import { errorTextOf, payloadOf } from "../downstream/payload.js";
+import type { Pool } from "../downstream/pool.js";
+import { errorMessage, SkillsmithError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { validateAgainst } from "../probe/json-schema.js";
+import type { Observations } from "../probe/observations.js";
+import { renderShape, shapeOf } from "../probe/shape.js";
+import type { StateStore } from "../store/state-store.js";
+import type { RunFailure, RunLimits } from "./sandbox/protocol.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
+import type { Skill } from "./skill-store.js";
+
+const stepRecordSchema = z.object({
+  index: z.int(),
+  label: z.string(),
+  ms: z.number(),
+  shape: z.string(),
+  replayed: z.boolean(),
+  /** The anchored value, replayed on resume. */
+  value: z.unknown(),
+});
+
+/** One run of a skill as kept in the store (namespace "runs"): enough to report it and to resume it. */
+export const runRecordSchema = z.object({
+  runId: z.string(),
+  skill: z.string(),
+  version: z.int(),
+  input: z.unknown(),
+  status: z.enum(["running", "ok", "failed"]),
+  resumedFrom: z.string().optional(),
+  steps: z.array(stepRecordSchema),
+  calls: z.int(),
+  logs: z.array(z.string()),
+  warnings: z.array(z.string()),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  limit: z.string().optional(),
+  failedStep: z.object({ index: z.int(), label: z.string() }).optional(),
+  startedAt: z.string(),
+  tookMs: z.number(),
+});
+
+export type RunRecord = z.infer<typeof runRecordSchema>;
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+
+export interface RunOptions {
+  resume?: string;
+  timeoutMs?: number;
+  /** Called as each step completes or is replayed (progress notifications). */
+  onStep?(step: StepRecord, done: number): void;
+  /** Test runs before a save are not kept for resume. */
+  persist?: boolean;
+}
+
+export interface SkillRunner {
+  run(skill: Pick<Skill, "name" | "version" | "code" | "tools">, input: unknown, options?: RunOptions): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+}
+
+export interface RunnerOptions {
+  sandbox: Sandbox;
+  store: StateStore;
+  catalog: Catalog;
+  pool: Pool;
+  observations: Observations;
+  limits: SandboxOptions;
+  logger: Logger;
+}
+
+const MAX_LOG_LINES = 200;
+/** Run records are kept for a week: long enough to resume, bounded for the store. */
+const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export function createSkillRunner(options: RunnerOptions): SkillRunner {
+  const { sandbox, catalog, pool, observations, logger } = options;
+  const runs = options.store.namespace<unknown>("runs");
+
+  async function getRun(runId: string): Promise<RunRecord | undefined> {
+    const parsed = runRecordSchema.safeParse(await runs.get(runId));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** The tools a skill pinned at save time that changed or vanished since: reported, never silently used. */
+  function drift(pins: Record<string, string>): string[] {
+    return Object.entries(pins).flatMap(([name, hash]) => {
+      const now = catalog.get(name);
+      if (!now) return [`${name} is not available now (its server may be down or the tool removed).`];
+      if (now.hash !== hash) {
+        return [`${name} changed since the skill was saved (definition ${hash} → ${now.hash}); check its answers still fit.`];
+      }
+      return [];
+    });
+  }
+
+  /** The skill's `call`: the same pool, timeouts and limits as every other call; answers also teach shapes. */
+  async function call(name: string, args: unknown): Promise<unknown> {
+    const tool = catalog.get(name);
+    if (!tool) throw new Error(`Unknown tool "${name}"; tools are named "server.tool" (find them with search_tools).`);
+    if (args === null || typeof args !== "object" || Array.isArray(args)) {
+      throw new Error(`call("${name}", args): args must be an object`);
+    }
+    const problems = validateAgainst(tool.inputSchema, args);
+    if (problems.length > 0) throw new Error(`Invalid arguments for ${name}: ${problems.join("; ")}`);
+    const result = await pool.call(tool.server, tool.tool, args as Record<string, unknown>);
+    if (result.isError) throw new Error(`${name} answered with an error: ${errorTextOf(result)}`);
+    const value = payloadOf(result);
+    observations.record(tool, value).catch((error) => logger.debug(`could not record the shape of ${name}: ${errorMessage(error)}`));
+    return value;
+  }
+
+  return {
+    getRun,
+    async run(skill, input, runOptions = {}) {
+      let replayFrom: RunRecord | undefined;
+      if (runOptions.resume !== undefined) {
+        replayFrom = await getRun(runOptions.resume);
+        if (!replayFrom) {
+          throw new SkillsmithError("SKILL_INVALID", `No run "${runOptions.resume}" to resume (runs are kept for 7 days).`, {
+            runId: runOptions.resume,
+          });
+        }
+        if (replayFrom.skill !== skill.name) {
+          throw new SkillsmithError(
+            "SKILL_INVALID",
+            `Run "${runOptions.resume}" belongs to skill "${replayFrom.skill}", not "${skill.name}".`,
+            { runId: runOptions.resume },
+          );
+        }
+      }
+      const limits: RunLimits = {
+        timeoutMs: runOptions.timeoutMs ?? options.limits.timeoutMs,
+        memoryBytes: options.limits.memoryMb * 1024 * 1024,
+        maxCalls: options.limits.maxCalls,
+        maxResultBytes: options.limits.maxResultBytes,
+      };
+      const record: RunRecord = {
+        runId: randomUUID(),
+        skill: skill.name,
+        version: skill.version,
+        input: replayFrom ? replayFrom.input : input,
+        status: "running",
+        ...(replayFrom && { resumedFrom: replayFrom.runId }),
+        steps: [],
+        calls: 0,
+        logs: [],
+        warnings: drift(skill.tools),
+        startedAt: new Date().toISOString(),
+        tookMs: 0,
+      };
+      const persist = runOptions.persist ?? true;
+      let saving = Promise.resolve();
+      // Saves are chained so the last write is the newest record; a failing store never fails the run.
+      const save = () => {
+        if (!persist) return saving;
+        const snapshot = structuredClone(record);
+        saving = saving
+          .then(() => runs.set(record.runId, snapshot, RUN_TTL_MS))
+          .then(
+            () => undefined,
+            (error) => logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
+          );
+        return saving;
+      };
+
+      const started = performance.now();
+      void save();
+      const outcome = await sandbox.run(
+        {
+          code: skill.code,
+          input: record.input,
+          limits,
+          replay: (replayFrom?.steps ?? []).map((s) => ({ label: s.label, json: JSON.stringify(s.value ?? null) })),
+        },
+        {
+          call: (name, args) => {
+            record.calls++;
+            return call(name, args);
+          },
+          onStep(step) {
+            const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };
+            record.steps.push(entry);
+            record.steps.sort((a, b) => a.index - b.index);
+            runOptions.onStep?.(entry, record.steps.length);
+            void save();
+          },
+          onLog(text) {
+            if (record.logs.length < MAX_LOG_LINES) record.logs.push(clip(text, 1000));
+            else if (record.logs.length === MAX_LOG_LINES) record.logs.push(`… further log lines dropped`);
+          },
+        },
+      );
+      record.tookMs = Math.round(performance.now() - started);
+      if (outcome.ok) {
+        record.status = "ok";
+        record.result = outcome.result;
+      } else {
+        applyFailure(record, outcome.error);
+      }
+      await save();
+      return record;
+    },
+  };
+}
+
+function applyFailure(record: RunRecord, failure: RunFailure): void {
+  record.status = "failed";
+  record.error = failure.message;
+  if (failure.limit) record.limit = failure.limit;
+  if (failure.step) record.failedStep = failure.step;
+}

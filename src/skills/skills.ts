@@ -1,0 +1,171 @@
+import type { Catalog } from "../catalog/catalog.js";
+import type { IndexEntry } from "../catalog/search-index.js";
+import { SkillsmithError } from "../errors.js";
+import { compileSchema, validateAgainst } from "../probe/json-schema.js";
+import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
+import type { Skill, SkillStore } from "./skill-store.js";
+
+export const SKILL_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
+/** The `server` a skill shows under in search results. */
+export const SKILL_SERVER = "skills";
+
+export interface SaveRequest {
+  name: string;
+  description: string;
+  code: string;
+  inputSchema?: Record<string, unknown>;
+  test?: { input: Record<string, unknown> };
+  overwrite: boolean;
+}
+
+export interface SaveOutcome {
+  name: string;
+  version: number;
+  tools: string[];
+  testRun?: RunRecord;
+}
+
+export interface Skills {
+  load(): Promise<void>;
+  list(): Skill[];
+  get(name: string): Skill | undefined;
+  save(request: SaveRequest): Promise<SaveOutcome>;
+  run(name: string, input: unknown, options?: RunOptions): Promise<RunRecord>;
+  /** Called after every save, so the server can announce its new tool list. */
+  onChange(listener: () => void): void;
+}
+
+export interface SkillsOptions {
+  store: SkillStore;
+  sandbox: Sandbox;
+  runner: SkillRunner;
+  catalog: Catalog;
+  /** Names a skill may not take (the meta-tools). */
+  reserved: readonly string[];
+}
+
+const DEFAULT_INPUT_SCHEMA = { type: "object", properties: {} };
+
+/** Tools named by a literal `call("server.tool", …)` in the code: the ones to check and pin at save time. */
+export function literalCalls(code: string): string[] {
+  const found = new Set<string>();
+  for (const m of code.matchAll(/\bcall\s*\(\s*(["'`])([^"'`$]+)\1/g)) if (m[2]) found.add(m[2]);
+  return [...found].sort();
+}
+
+function invalid(name: string, problem: string, data: Record<string, unknown> = {}): SkillsmithError {
+  return new SkillsmithError("SKILL_INVALID", `Skill "${name}" was not saved: ${problem}`, { name, ...data });
+}
+
+function indexEntry(skill: Skill): IndexEntry {
+  return {
+    name: skill.name,
+    kind: "skill",
+    server: SKILL_SERVER,
+    tool: skill.name,
+    description: skill.description,
+    inputSchema: skill.inputSchema,
+  };
+}
+
+export function createSkills(options: SkillsOptions): Skills {
+  const { store, sandbox, runner, catalog } = options;
+  const listeners: Array<() => void> = [];
+  const reindex = () => catalog.setSkills(store.list().map(indexEntry));
+
+  function checkInput(skill: Pick<Skill, "name" | "inputSchema">, input: unknown): void {
+    const problems = validateAgainst(skill.inputSchema, input);
+    if (problems.length > 0) {
+      throw new SkillsmithError(
+        "INVALID_ARGUMENTS",
+        `Invalid input for skill "${skill.name}":\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        { name: skill.name, issues: problems },
+      );
+    }
+  }
+
+  return {
+    async load() {
+      await store.load();
+      reindex();
+    },
+    list: () => store.list(),
+    get: (name) => store.get(name),
+    onChange(listener) {
+      listeners.push(listener);
+    },
+
+    async save(request) {
+      const { name } = request;
+      if (!SKILL_NAME.test(name)) {
+        throw invalid(name, "the name must match ^[a-z][a-z0-9_-]{0,47}$ (lowercase letter first; letters, digits, '_', '-').");
+      }
+      if (options.reserved.includes(name)) throw invalid(name, `"${name}" is the name of one of Skillsmith's own tools.`);
+      const before = store.get(name);
+      if (before && !request.overwrite) {
+        throw invalid(name, `a skill of that name exists (version ${before.version}); pass overwrite: true to replace it.`);
+      }
+      if (!request.description.trim()) throw invalid(name, "the description is empty; say what the skill does.");
+
+      const inputSchema = request.inputSchema ?? DEFAULT_INPUT_SCHEMA;
+      if (inputSchema.type !== undefined && inputSchema.type !== "object") {
+        throw invalid(name, 'the inputSchema must describe an object ({"type": "object", "properties": {…}}).');
+      }
+      const compiled = compileSchema(inputSchema);
+      if (compiled instanceof Error) throw invalid(name, `the inputSchema is not a valid JSON Schema: ${compiled.message}`);
+
+      const loadError = await sandbox.compile(request.code);
+      if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
+
+      const tools = literalCalls(request.code);
+      const unknown = tools.filter((t) => !catalog.get(t));
+      if (unknown.length > 0) {
+        throw invalid(name, `the code calls tools that do not exist: ${unknown.join(", ")}. Find the right names with search_tools.`, {
+          unknownTools: unknown,
+        });
+      }
+      const pins = Object.fromEntries(tools.map((t) => [t, catalog.get(t)?.hash ?? ""]));
+
+      let testRun: RunRecord | undefined;
+      if (request.test) {
+        checkInput({ name, inputSchema }, request.test.input);
+        testRun = await runner.run({ name, version: (before?.version ?? 0) + 1, code: request.code, tools: pins }, request.test.input, {
+          persist: false,
+        });
+        if (testRun.status !== "ok") {
+          const at = testRun.failedStep ? ` in step ${testRun.failedStep.index} "${testRun.failedStep.label}"` : "";
+          throw invalid(name, `the test run failed${at}: ${testRun.error ?? "unknown error"}`, {
+            testRun: { error: testRun.error, failedStep: testRun.failedStep, logs: testRun.logs, steps: testRun.steps.length },
+          });
+        }
+      }
+
+      const skill = await store.save({
+        name,
+        description: request.description.trim(),
+        inputSchema,
+        code: request.code,
+        tools: pins,
+        ...(request.test && { test: request.test }),
+      });
+      reindex();
+      for (const listener of listeners) listener();
+      return { name, version: skill.version, tools, ...(testRun && { testRun }) };
+    },
+
+    async run(name, input, runOptions) {
+      const skill = store.get(name);
+      if (!skill) {
+        const known = store.list().map((s) => s.name);
+        throw new SkillsmithError(
+          "TOOL_NOT_FOUND",
+          `No skill named "${name}". ${known.length ? `Skills: ${known.join(", ")}.` : "No skills are saved yet."}`,
+          { name, known },
+        );
+      }
+      if (runOptions?.resume === undefined) checkInput(skill, input ?? {});
+      return runner.run(skill, input ?? {}, runOptions);
+    },
+  };
+}
