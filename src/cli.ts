@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<number> {
   if (!["debug", "info", "warn", "error"].includes(level))
     throw usage(`--log-level must be debug, info, warn or error`);
   const logger = createLogger(level);
-  const configPath = values.config ?? process.env.SKILLSMITH_CONFIG ?? "mcp.json";
+  // An empty SKILLSMITH_CONFIG counts as unset.
+  const configPath = values.config ?? (process.env.SKILLSMITH_CONFIG || "mcp.json");
 
   switch (command) {
     case "serve": {

@@ -44,7 +44,11 @@ const sandboxSchema = z.strictObject({
   timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
   memoryMb: z.int().min(8).max(4096).default(64),
   maxCalls: z.int().min(1).max(1_000_000).default(1000),
-  maxResultBytes: z.int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  maxResultBytes: z
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
   workers: z.int().min(1).max(64).default(2),
 });
 

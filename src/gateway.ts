@@ -126,7 +126,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const skills = createSkills({
     store: createSkillStore(config.skillsDir, logger),
     sandbox,
-    runner: createSkillRunner({ sandbox, store, catalog, pool, observations, limits: config.sandbox, logger }),
+    runner: createSkillRunner({
+      sandbox,
+      store,
+      catalog,
+      pool,
+      observations,
+      limits: config.sandbox,
+      logger,
+    }),
     catalog,
     reserved: META_TOOL_NAMES,
   });

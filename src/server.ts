@@ -13,8 +13,8 @@ import type { Logger } from "./logger.js";
 import type { Skill } from "./skills/skill-store.js";
 import { errorResult, formatIssues, type MetaTool, type ToolContext } from "./tools/meta-tool.js";
 import { probeTool } from "./tools/probe-tool.js";
-import { runSkill, runSkillTool, saveSkill } from "./tools/skill-tools.js";
 import { searchTools } from "./tools/search-tools.js";
+import { runSkill, runSkillTool, saveSkill } from "./tools/skill-tools.js";
 import { VERSION } from "./version.js";
 
 export const INSTRUCTIONS = `Skillsmith stands in front of many MCP servers. Their tools are not listed directly; work in a loop:
@@ -74,7 +74,12 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
         if (progressToken === undefined) return;
         await extra.sendNotification({
           method: "notifications/progress",
-          params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+          params: {
+            progressToken,
+            progress,
+            ...(total !== undefined && { total }),
+            ...(message && { message }),
+          },
         });
       },
     };

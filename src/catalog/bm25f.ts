@@ -9,7 +9,7 @@
  * documents is cheap and never rebuilds the rest.
  */
 
-export const FIELDS = ["name", "lead", "description", "params", "server"] as const;
+export const FIELDS = ["name", "title", "description", "params", "server"] as const;
 export type FieldName = (typeof FIELDS)[number];
 
 export interface FieldParams {
@@ -33,16 +33,20 @@ export interface DocumentInput {
   fields: Record<FieldName, string[]>;
 }
 
-interface Doc {
-  id: string;
-  server: string;
-  lengths: Float64Array;
+export interface IndexedDoc {
+  readonly id: string;
+  readonly server: string;
+  /** Position in the score accumulator; reused after the document is removed. */
+  readonly slot: number;
+  readonly lengths: Float64Array;
   /** The distinct terms of the name field. */
-  nameTerms: string[];
+  readonly nameTerms: string[];
+  /** The distinct terms of all fields. */
+  readonly terms: string[];
 }
 
 interface Posting {
-  doc: Doc;
+  doc: IndexedDoc;
   tf: Float64Array;
 }
 
@@ -60,9 +64,10 @@ export interface WeightedTerm {
 const FIELD_COUNT = FIELDS.length;
 
 export class Bm25fIndex {
-  private readonly docs = new Map<string, Doc>();
-  private readonly postings = new Map<string, Map<string, Posting>>();
-  private readonly docTerms = new Map<string, string[]>();
+  private readonly docs = new Map<string, IndexedDoc>();
+  private readonly bySlot: Array<IndexedDoc | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private readonly postings = new Map<string, Map<number, Posting>>();
   private readonly idsByServer = new Map<string, string[]>();
   private readonly totalLengths = new Float64Array(FIELD_COUNT);
   private readonly servers = new Map<string, ServerDoc>();
@@ -70,6 +75,7 @@ export class Bm25fIndex {
   private readonly serverPostings = new Map<string, Map<string, number>>();
   private totalServerLength = 0;
   private sortedVocabulary: string[] | null = null;
+  private accumulator = new Float64Array(0);
 
   constructor(readonly params: Bm25fParams) {}
 
@@ -86,26 +92,32 @@ export class Bm25fIndex {
     let serverLength = 0;
     for (const input of inputs) {
       if (this.docs.has(input.id)) this.remove(input.id);
-      const doc: Doc = {
-        id: input.id,
-        server: input.server,
-        lengths: new Float64Array(FIELD_COUNT),
-        nameTerms: [...new Set(input.fields.name)],
-      };
+      const lengths = new Float64Array(FIELD_COUNT);
       const tfs = new Map<string, Float64Array>();
       FIELDS.forEach((field, f) => {
         const terms = input.fields[field];
-        doc.lengths[f] = terms.length;
-        this.totalLengths[f] = (this.totalLengths[f] ?? 0) + terms.length;
+        lengths[f] = terms.length;
+        this.totalLengths[f] = (this.totalLengths[f] as number) + terms.length;
+        serverLength += terms.length;
         for (const term of terms) {
           let tf = tfs.get(term);
           if (!tf) {
             tf = new Float64Array(FIELD_COUNT);
             tfs.set(term, tf);
           }
-          tf[f] = (tf[f] ?? 0) + 1;
+          tf[f] = (tf[f] as number) + 1;
         }
       });
+      const slot = this.freeSlots.pop() ?? this.bySlot.length;
+      const doc: IndexedDoc = {
+        id: input.id,
+        server: input.server,
+        slot,
+        lengths,
+        nameTerms: [...new Set(input.fields.name)],
+        terms: [...tfs.keys()],
+      };
+      this.bySlot[slot] = doc;
       for (const [term, tf] of tfs) {
         let list = this.postings.get(term);
         if (!list) {
@@ -113,12 +125,10 @@ export class Bm25fIndex {
           this.postings.set(term, list);
           this.sortedVocabulary = null;
         }
-        list.set(input.id, { doc, tf });
+        list.set(slot, { doc, tf });
         serverCounts.set(term, (serverCounts.get(term) ?? 0) + 1);
       }
-      for (const f of doc.lengths) serverLength += f;
       this.docs.set(input.id, doc);
-      this.docTerms.set(input.id, [...tfs.keys()]);
       ids.push(input.id);
     }
     this.idsByServer.set(server, ids);
@@ -139,19 +149,20 @@ export class Bm25fIndex {
   private remove(id: string): void {
     const doc = this.docs.get(id);
     if (!doc) return;
-    for (const term of this.docTerms.get(id) ?? []) {
+    for (const term of doc.terms) {
       const list = this.postings.get(term);
-      list?.delete(id);
+      list?.delete(doc.slot);
       if (list?.size === 0) {
         this.postings.delete(term);
         this.sortedVocabulary = null;
       }
     }
     doc.lengths.forEach((length, f) => {
-      this.totalLengths[f] = (this.totalLengths[f] ?? 0) - length;
+      this.totalLengths[f] = (this.totalLengths[f] as number) - length;
     });
     this.docs.delete(id);
-    this.docTerms.delete(id);
+    this.bySlot[doc.slot] = undefined;
+    this.freeSlots.push(doc.slot);
   }
 
   private removeServer(server: string): void {
@@ -197,31 +208,48 @@ export class Bm25fIndex {
     return out;
   }
 
-  /** BM25F score of every document that has at least one of the terms. */
-  scoreDocuments(terms: WeightedTerm[], accumulate = new Map<string, number>()): Map<string, number> {
+  /** BM25F score of every document that has at least one of the terms (unordered). */
+  scoreDocuments(terms: WeightedTerm[]): Array<{ doc: IndexedDoc; score: number }> {
     const n = this.docs.size;
-    if (n === 0) return accumulate;
+    if (n === 0) return [];
+    if (this.accumulator.length < this.bySlot.length)
+      this.accumulator = new Float64Array(this.bySlot.length * 2);
+    const acc = this.accumulator;
+    const touched: number[] = [];
     const { k1, fields } = this.params;
     const weights = FIELDS.map((f) => fields[f].weight);
     const bs = FIELDS.map((f) => fields[f].b);
-    const averages = FIELDS.map((_, f) => Math.max(1e-9, (this.totalLengths[f] ?? 0) / n));
+    const averages = FIELDS.map((_, f) => Math.max(1e-9, (this.totalLengths[f] as number) / n));
+    // Per field: tf is divided by (1 - b + b * length / average) = base + slope * length.
+    const base = bs.map((b) => 1 - b);
+    const slope = bs.map((b, f) => b / (averages[f] as number));
     for (const { term, weight } of terms) {
       const list = this.postings.get(term);
       if (!list) continue;
       const idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5));
-      for (const [id, { doc, tf }] of list) {
+      const factor = weight * idf * (k1 + 1);
+      for (const { doc, tf } of list.values()) {
         let tfn = 0;
         for (let f = 0; f < FIELD_COUNT; f++) {
           const count = tf[f] as number;
-          if (count === 0) continue;
-          const b = bs[f] as number;
-          tfn += ((weights[f] as number) * count) / (1 - b + (b * (doc.lengths[f] as number)) / (averages[f] as number));
+          if (count !== 0) {
+            tfn +=
+              ((weights[f] as number) * count) /
+              ((base[f] as number) + (slope[f] as number) * (doc.lengths[f] as number));
+          }
         }
-        const score = (weight * idf * tfn * (k1 + 1)) / (k1 + tfn);
-        accumulate.set(id, (accumulate.get(id) ?? 0) + score);
+        const slot = doc.slot;
+        if (acc[slot] === 0) touched.push(slot);
+        acc[slot] = (acc[slot] as number) + (factor * tfn) / (k1 + tfn);
       }
     }
-    return accumulate;
+    const out: Array<{ doc: IndexedDoc; score: number }> = [];
+    for (const slot of touched) {
+      const doc = this.bySlot[slot];
+      if (doc && (acc[slot] as number) > 0) out.push({ doc, score: acc[slot] as number });
+      acc[slot] = 0;
+    }
+    return out;
   }
 
   /** BM25 score of every server whose tools have at least one of the terms. */
@@ -242,38 +270,5 @@ export class Bm25fIndex {
       }
     }
     return scores;
-  }
-
-  /** IDF-weighted share of a document's name terms that are among `present`. */
-  nameCoverage(id: string, present: ReadonlySet<string>): number {
-    const doc = this.docs.get(id);
-    if (!doc || doc.nameTerms.length === 0) return 0;
-    let covered = 0;
-    let total = 0;
-    for (const term of doc.nameTerms) {
-      const idf = this.idf(term);
-      total += idf;
-      if (present.has(term)) covered += idf;
-    }
-    return total === 0 ? 0 : covered / total;
-  }
-
-  /** Terms found in at least `minShare` of the documents that have `term` (excluding very common ones). */
-  associated(term: string, minShare: number, top: number): string[] {
-    const list = this.postings.get(term);
-    if (!list || list.size < 2) return [];
-    const counts = new Map<string, number>();
-    for (const id of list.keys()) for (const u of this.docTerms.get(id) ?? []) counts.set(u, (counts.get(u) ?? 0) + 1);
-    const n = this.docs.size;
-    return [...counts]
-      .filter(([u, c]) => u !== term && c >= minShare * list.size && this.df(u) < 0.05 * n && c >= 2)
-      .map(([u, c]) => [u, (c / list.size) * this.idf(u)] as const)
-      .sort((x, y) => y[1] - x[1])
-      .slice(0, top)
-      .map(([u]) => u);
-  }
-
-  serverOf(id: string): string | undefined {
-    return this.docs.get(id)?.server;
   }
 }

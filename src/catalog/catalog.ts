@@ -72,7 +72,11 @@ export function createCatalog(knownServers: string[] = []): Catalog {
     },
     servers: () => [...byServer.keys()],
     search({ query, limit, server }) {
-      if (server !== undefined && !byServer.has(server) && ![...skills.values()].some((s) => s.server === server)) {
+      if (
+        server !== undefined &&
+        !byServer.has(server) &&
+        ![...skills.values()].some((s) => s.server === server)
+      ) {
         const known = [...byServer.keys()];
         throw new SkillsmithError(
           "TOOL_NOT_FOUND",
@@ -81,7 +85,9 @@ export function createCatalog(knownServers: string[] = []): Catalog {
         );
       }
       const filter =
-        server === undefined ? undefined : (id: string) => (byName.get(id)?.server ?? skills.get(id)?.server) === server;
+        server === undefined
+          ? undefined
+          : (id: string) => (byName.get(id)?.server ?? skills.get(id)?.server) === server;
       const found = index
         .search(query, filter)
         .map(({ id, score }) => ({ id, score: skills.has(id) ? score * SKILL_BOOST : score }))

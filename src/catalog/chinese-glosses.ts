@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
  */
 
 const MAX_WORD = 6;
-const MAX_SENSES = Number(process.env.GLOSS_SENSES ?? 3);
+const MAX_SENSES = 3;
 
 let dictionary: Map<string, string> | null | undefined;
 
@@ -21,7 +21,13 @@ function parse(source: string): Map<string, string> {
     if (line.startsWith("#")) continue;
     const match = /^(\S+) (\S+) \[([^\]]*)\] \/(.*)\/\s*$/.exec(line);
     if (!match) continue;
-    const [, traditional, simplified, pinyin, body] = match as unknown as [string, string, string, string, string];
+    const [, traditional, simplified, pinyin, body] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const synonyms = body
       .split("/")
       .flatMap((sense) => sense.split(";"))
@@ -43,7 +49,11 @@ function parse(source: string): Map<string, string> {
 
 function cleanSense(sense: string): string {
   let s = sense.trim();
-  if (/^(CL:|variant of|old variant|see |see also|surname |used in|used after|used at|abbr\. for|also pr\.|pr\.|Taiwan pr\.|erhua variant)/i.test(s)) {
+  if (
+    /^(CL:|variant of|old variant|see |see also|surname |used in|used after|used at|abbr\. for|also pr\.|pr\.|Taiwan pr\.|erhua variant)/i.test(
+      s,
+    )
+  ) {
     return "";
   }
   for (let previous = ""; previous !== s; ) {

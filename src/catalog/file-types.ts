@@ -7,7 +7,17 @@ import mimeDb from "mime-db";
  */
 
 /** Parts of media type names that only say who registered the type or how it is encoded. */
-const NOISE = new Set(["application", "vnd", "x", "openxmlformats", "officedocument", "ms", "xml", "json", "zip"]);
+const NOISE = new Set([
+  "application",
+  "vnd",
+  "x",
+  "openxmlformats",
+  "officedocument",
+  "ms",
+  "xml",
+  "json",
+  "zip",
+]);
 
 let byExtension: Map<string, string> | undefined;
 

@@ -1,4 +1,10 @@
-import { Bm25fIndex, type Bm25fParams, type DocumentInput, type WeightedTerm } from "./bm25f.js";
+import {
+  Bm25fIndex,
+  type Bm25fParams,
+  type DocumentInput,
+  type IndexedDoc,
+  type WeightedTerm,
+} from "./bm25f.js";
 import { type AnalyzeOptions, terms } from "./tokenizer.js";
 
 /** What the index knows of one tool or skill. */
@@ -14,26 +20,38 @@ export interface IndexEntry {
   inputSchema: Record<string, unknown>;
 }
 
+/**
+ * Ranking, in short (each part can be switched off in RankingOptions, which the quality bench's ablation does):
+ * 1. Analysis (tokenizer.ts): identifiers split, Porter stems, function words and request filler dropped,
+ *    file paths read as their file type, Chinese descriptions glossed in English.
+ * 2. Each tool is a BM25F document over its name, title, description, parameters and server name; every
+ *    server is also scored as one document made of all its tools, since a request names what a server as
+ *    a whole is about ("stock", "presentation") more often than the words of one tool.
+ * 3. A tool's score, scaled by the query's best, gets the server's scaled score added (server-then-tool),
+ *    and a bonus for the IDF-weighted share of its name's words that the query contains (a tool name is a
+ *    compact phrase of what it does: "write_file", "get_weather_by_city").
+ * 4. Query terms are weighted by their IDF relative to the query's mean, so that in a long, many-sided
+ *    request the rare, specific words lead and the common ones follow.
+ * Only the catalog's own statistics are used; nothing is tuned per query.
+ */
 export interface RankingOptions {
   bm25: Bm25fParams;
-  /** Query terms of at least `minLength` letters also match longer index terms they begin, at `weight`. */
-  prefix: { minLength: number; weight: number } | false;
-  /** Index the description's first sentence (and the title) as a field of its own. */
-  lead: boolean;
-  /** Weight of the server's own score, relative to the tool's (both scaled to the best of the query). */
-  serverBlend: number;
   analyze: AnalyzeOptions;
-  /** Weight of the best clause's score (long requests are split into clauses, each scored on its own). */
-  clauses: number;
-  clauseMode: "max" | "sum";
-  /** Weight of the IDF-weighted share of a tool's name words that the query contains. */
+  /** Weight of the server's own score, relative to the tool's (both scaled to the best of the query); 0 = off. */
+  serverBlend: number;
+  /** Weight of the IDF-weighted share of a tool's name words that the query contains; 0 = off. */
   nameCoverage: number;
-  /** Query words also match index words that share their first `length` letters, at `weight`. */
-  truncation: { length: number; weight: number } | false;
-  /** Query terms are weighted by (idf / mean idf of the query)^power, on top of BM25's own idf. */
+  /** Query terms are weighted by (idf / mean idf of the query)^power; 0 = off. */
   idfPower: number;
-  /** Query terms found in more than this share of the tools are dropped (1 keeps all). */
-  maxDocShare: number;
+  /**
+   * Query words that no tool has also match the longer words they begin ("calc" → calculator), at `weight`;
+   * `always` does so for every query word of at least `minLength` letters.
+   */
+  prefix: { minLength: number; weight: number; always: boolean } | false;
+  /** Index the description's first sentence in the title field too (found not to help; off). */
+  lead: boolean;
+  /** Weight of the best clause's own score, long requests split into clauses (found not to help; 0 = off). */
+  clauses: number;
 }
 
 export const DEFAULT_RANKING: RankingOptions = {
@@ -41,7 +59,7 @@ export const DEFAULT_RANKING: RankingOptions = {
     k1: 1.2,
     fields: {
       name: { weight: 3, b: 0.5 },
-      lead: { weight: 2, b: 0.75 },
+      title: { weight: 2, b: 0.75 },
       description: { weight: 1, b: 0.75 },
       params: { weight: 0.5, b: 0.75 },
       server: { weight: 1.5, b: 0.5 },
@@ -49,16 +67,13 @@ export const DEFAULT_RANKING: RankingOptions = {
     serverK1: 1.2,
     serverB: 0.75,
   },
-  prefix: { minLength: 4, weight: 0.4 },
-  lead: false,
-  serverBlend: 0,
   analyze: { filler: true, paths: true, glosses: true },
+  serverBlend: 1,
+  nameCoverage: 0.5,
+  idfPower: 1,
+  prefix: { minLength: 3, weight: 0.5, always: false },
+  lead: false,
   clauses: 0,
-  clauseMode: "max",
-  nameCoverage: 0,
-  truncation: false,
-  idfPower: 0,
-  maxDocShare: 1,
 };
 
 /** Clauses of a request: split at sentence ends, semicolons, commas and "and"/"then"/"also". */
@@ -94,18 +109,24 @@ export interface SearchIndex {
   search(query: string, filter?: (id: string) => boolean): Array<{ id: string; score: number }>;
 }
 
+function maxOf(values: Iterable<number>): number {
+  let best = 0;
+  for (const v of values) if (v > best) best = v;
+  return best;
+}
+
 export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): SearchIndex {
   const index = new Bm25fIndex(options.bm25);
   const a = options.analyze;
 
   function toDocument(e: IndexEntry): DocumentInput {
-    const lead = options.lead ? `${e.title ?? ""} ${leadSentence(e.description)}` : (e.title ?? "");
+    const title = options.lead ? `${e.title ?? ""} ${leadSentence(e.description)}` : (e.title ?? "");
     return {
       id: e.name,
       server: e.server,
       fields: {
         name: terms(e.tool, a),
-        lead: terms(lead, a),
+        title: terms(title, a),
         description: terms(e.description, a),
         params: terms(paramsText(e.inputSchema), a),
         server: terms(e.server, a),
@@ -116,51 +137,55 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   function queryTerms(query: string): WeightedTerm[] {
     const counts = new Map<string, number>();
     for (const t of terms(query, a)) counts.set(t, (counts.get(t) ?? 0) + 1);
-    const coWeight = Number(process.env.CO_WEIGHT ?? 0);
-    const extra = new Map<string, number>();
-    if (coWeight > 0) {
-      for (const t of counts.keys()) {
-        for (const u of index.associated(t, Number(process.env.CO_MIN ?? 0.5), Number(process.env.CO_TOP ?? 3))) {
-          if (!counts.has(u)) extra.set(u, Math.max(extra.get(u) ?? 0, coWeight));
-        }
-      }
-    }
-    const out: WeightedTerm[] = [];
     const known = [...counts.keys()].filter((t) => index.df(t) > 0);
     const meanIdf = known.reduce((sum, t) => sum + index.idf(t), 0) / Math.max(1, known.length);
+    const out: WeightedTerm[] = [];
     for (const [term, count] of counts) {
-      if (index.df(term) > options.maxDocShare * index.size) continue;
       let weight = 1 + Math.log(count);
-      if (options.idfPower !== 0 && index.df(term) > 0) weight *= (index.idf(term) / meanIdf) ** options.idfPower;
+      if (options.idfPower !== 0 && index.df(term) > 0)
+        weight *= (index.idf(term) / meanIdf) ** options.idfPower;
       out.push({ term, weight });
-      const truncation = options.truncation;
-      if (truncation && term.length > truncation.length) {
-        for (const similar of index.withPrefix(term.slice(0, truncation.length))) {
-          if (similar !== term && !counts.has(similar)) out.push({ term: similar, weight: weight * truncation.weight });
+      const prefix = options.prefix;
+      if (prefix && term.length >= prefix.minLength && (prefix.always || index.df(term) === 0)) {
+        for (const longer of index.withPrefix(term)) {
+          if (!counts.has(longer)) out.push({ term: longer, weight: weight * prefix.weight });
         }
       }
-      const prefix = options.prefix;
-      if (prefix && term.length >= prefix.minLength) {
-        for (const longer of index.withPrefix(term)) out.push({ term: longer, weight: weight * prefix.weight });
-      }
     }
-    for (const [term, weight] of extra) if (index.df(term) > 0) out.push({ term, weight });
     return out;
   }
 
-  /** Tool scores for a text, scaled so that the best is 1 (plus the server's share). */
+  /** IDF-weighted share of a tool's name terms that are among the query's. */
+  function nameCoverage(doc: IndexedDoc, present: ReadonlySet<string>, idfs: Map<string, number>): number {
+    let covered = 0;
+    let total = 0;
+    for (const term of doc.nameTerms) {
+      let idf = idfs.get(term);
+      if (idf === undefined) {
+        idf = index.idf(term);
+        idfs.set(term, idf);
+      }
+      total += idf;
+      if (present.has(term)) covered += idf;
+    }
+    return total === 0 ? 0 : covered / total;
+  }
+
+  /** Tool scores for a text: the tool's BM25F scaled to the best, plus its server's share and name bonus. */
   function scoreText(text: string): Map<string, number> {
     const weighted = queryTerms(text);
-    const scores = index.scoreDocuments(weighted);
-    if (scores.size === 0) return scores;
-    const bestTool = Math.max(...scores.values());
+    const found = index.scoreDocuments(weighted);
+    const scores = new Map<string, number>();
+    if (found.length === 0) return scores;
+    const bestTool = maxOf(found.map((f) => f.score));
     const serverScores = options.serverBlend > 0 ? index.scoreServers(weighted) : new Map<string, number>();
-    const bestServer = Math.max(1e-9, ...serverScores.values());
+    const bestServer = Math.max(1e-9, maxOf(serverScores.values()));
     const present = new Set(weighted.map((w) => w.term));
-    for (const [id, score] of scores) {
-      const server = serverScores.get(index.serverOf(id) ?? "") ?? 0;
-      const coverage = options.nameCoverage > 0 ? options.nameCoverage * index.nameCoverage(id, present) : 0;
-      scores.set(id, score / bestTool + (options.serverBlend * server) / bestServer + coverage);
+    const idfs = new Map<string, number>();
+    for (const { doc, score } of found) {
+      const server = serverScores.get(doc.server) ?? 0;
+      const coverage = options.nameCoverage > 0 ? options.nameCoverage * nameCoverage(doc, present, idfs) : 0;
+      scores.set(doc.id, score / bestTool + (options.serverBlend * server) / bestServer + coverage);
     }
     return scores;
   }
@@ -176,17 +201,14 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         if (clauses.length > 1) {
           const best = new Map<string, number>();
           for (const clause of clauses) {
-            for (const [id, score] of scoreText(clause)) {
-              const old = best.get(id) ?? 0;
-              best.set(id, options.clauseMode === "max" ? Math.max(old, score) : old + score / clauses.length);
-            }
+            for (const [id, score] of scoreText(clause)) best.set(id, Math.max(best.get(id) ?? 0, score));
           }
           for (const [id, score] of best) scores.set(id, (scores.get(id) ?? 0) + options.clauses * score);
         }
       }
       const results: Array<{ id: string; score: number }> = [];
       for (const [id, score] of scores) if (!filter || filter(id)) results.push({ id, score });
-      results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      results.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
       return results;
     },
   };

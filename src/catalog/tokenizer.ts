@@ -56,6 +56,7 @@ const PATH =
   /(?<![\w/:.])(?:(?:[A-Za-z]:|~|\.{1,2})?(?:[\\/][\w\-.@]+){2,}|[\w-]+(?:\.[\w-]+)*\.(?=[A-Za-z]\w{0,4}\b)[A-Za-z]\w{0,4})(?![\w/])/g;
 
 function splitIdentifier(word: string): string[] {
+  if (/^(?:[a-z]+|[A-Z]?[a-z]+|[A-Z]+|\d+)$/.test(word)) return [word];
   return word
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
@@ -83,7 +84,10 @@ function pathWords(path: string, keepName: boolean): string {
 /** Splits text into raw words (not yet normalized); used for documents and queries alike. */
 export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   const out: string[] = [];
-  let rest = options.paths === false ? text : text.replace(PATH, (path) => pathWords(path, options.fileNames === true));
+  let rest =
+    options.paths === false
+      ? text
+      : text.replace(PATH, (path) => pathWords(path, options.fileNames === true));
   rest = rest.replace(CJK_RUN, (run) => {
     out.push(...cjkBigrams(run));
     return options.glosses !== false && HAN.test(run) ? ` ${glossChinese(run)} ` : " ";
@@ -94,13 +98,24 @@ export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   return out;
 }
 
+const stems = new Map<string, string>();
+
+function stem(word: string): string {
+  let stemmed = stems.get(word);
+  if (stemmed === undefined) {
+    stemmed = stemmer(word);
+    if (stems.size < 200_000) stems.set(word, stemmed);
+  }
+  return stemmed;
+}
+
 /** Normalizes one token; returns null to drop it. */
 export function normalizeTerm(term: string, options: AnalyzeOptions = {}): string | null {
   const lower = term.toLowerCase();
   if (lower.length === 0 || STOPWORDS.has(lower)) return null;
   if (options.filler !== false && FILLER.has(lower)) return null;
   if (!/^[a-z]+$/.test(lower)) return lower;
-  return stemmer(lower);
+  return stem(lower);
 }
 
 /** Tokens of a text, normalized, as the index sees them. */

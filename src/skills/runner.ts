@@ -58,7 +58,11 @@ export interface RunOptions {
 }
 
 export interface SkillRunner {
-  run(skill: Pick<Skill, "name" | "version" | "code" | "tools">, input: unknown, options?: RunOptions): Promise<RunRecord>;
+  run(
+    skill: Pick<Skill, "name" | "version" | "code" | "tools">,
+    input: unknown,
+    options?: RunOptions,
+  ): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
 }
 
@@ -91,7 +95,9 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       const now = catalog.get(name);
       if (!now) return [`${name} is not available now (its server may be down or the tool removed).`];
       if (now.hash !== hash) {
-        return [`${name} changed since the skill was saved (definition ${hash} → ${now.hash}); check its answers still fit.`];
+        return [
+          `${name} changed since the skill was saved (definition ${hash} → ${now.hash}); check its answers still fit.`,
+        ];
       }
       return [];
     });
@@ -100,7 +106,8 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   /** The skill's `call`: the same pool, timeouts and limits as every other call; answers also teach shapes. */
   async function call(name: string, args: unknown): Promise<unknown> {
     const tool = catalog.get(name);
-    if (!tool) throw new Error(`Unknown tool "${name}"; tools are named "server.tool" (find them with search_tools).`);
+    if (!tool)
+      throw new Error(`Unknown tool "${name}"; tools are named "server.tool" (find them with search_tools).`);
     if (args === null || typeof args !== "object" || Array.isArray(args)) {
       throw new Error(`call("${name}", args): args must be an object`);
     }
@@ -109,7 +116,9 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     const result = await pool.call(tool.server, tool.tool, args as Record<string, unknown>);
     if (result.isError) throw new Error(`${name} answered with an error: ${errorTextOf(result)}`);
     const value = payloadOf(result);
-    observations.record(tool, value).catch((error) => logger.debug(`could not record the shape of ${name}: ${errorMessage(error)}`));
+    observations
+      .record(tool, value)
+      .catch((error) => logger.debug(`could not record the shape of ${name}: ${errorMessage(error)}`));
     return value;
   }
 
@@ -120,9 +129,13 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       if (runOptions.resume !== undefined) {
         replayFrom = await getRun(runOptions.resume);
         if (!replayFrom) {
-          throw new SkillsmithError("SKILL_INVALID", `No run "${runOptions.resume}" to resume (runs are kept for 7 days).`, {
-            runId: runOptions.resume,
-          });
+          throw new SkillsmithError(
+            "SKILL_INVALID",
+            `No run "${runOptions.resume}" to resume (runs are kept for 7 days).`,
+            {
+              runId: runOptions.resume,
+            },
+          );
         }
         if (replayFrom.skill !== skill.name) {
           throw new SkillsmithError(
@@ -174,7 +187,10 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
           code: skill.code,
           input: record.input,
           limits,
-          replay: (replayFrom?.steps ?? []).map((s) => ({ label: s.label, json: JSON.stringify(s.value ?? null) })),
+          replay: (replayFrom?.steps ?? []).map((s) => ({
+            label: s.label,
+            json: JSON.stringify(s.value ?? null),
+          })),
         },
         {
           call: (name, args) => {

@@ -50,7 +50,9 @@ export function createSkillStore(dir: string, logger: Logger): SkillStore {
     async load() {
       let names: string[];
       try {
-        names = (await readdir(dir)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length));
+        names = (await readdir(dir))
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => f.slice(0, -".json".length));
       } catch {
         names = [];
       }

@@ -99,21 +99,33 @@ export function createSkills(options: SkillsOptions): Skills {
     async save(request) {
       const { name } = request;
       if (!SKILL_NAME.test(name)) {
-        throw invalid(name, "the name must match ^[a-z][a-z0-9_-]{0,47}$ (lowercase letter first; letters, digits, '_', '-').");
+        throw invalid(
+          name,
+          "the name must match ^[a-z][a-z0-9_-]{0,47}$ (lowercase letter first; letters, digits, '_', '-').",
+        );
       }
-      if (options.reserved.includes(name)) throw invalid(name, `"${name}" is the name of one of Skillsmith's own tools.`);
+      if (options.reserved.includes(name))
+        throw invalid(name, `"${name}" is the name of one of Skillsmith's own tools.`);
       const before = store.get(name);
       if (before && !request.overwrite) {
-        throw invalid(name, `a skill of that name exists (version ${before.version}); pass overwrite: true to replace it.`);
+        throw invalid(
+          name,
+          `a skill of that name exists (version ${before.version}); pass overwrite: true to replace it.`,
+        );
       }
-      if (!request.description.trim()) throw invalid(name, "the description is empty; say what the skill does.");
+      if (!request.description.trim())
+        throw invalid(name, "the description is empty; say what the skill does.");
 
       const inputSchema = request.inputSchema ?? DEFAULT_INPUT_SCHEMA;
       if (inputSchema.type !== undefined && inputSchema.type !== "object") {
-        throw invalid(name, 'the inputSchema must describe an object ({"type": "object", "properties": {…}}).');
+        throw invalid(
+          name,
+          'the inputSchema must describe an object ({"type": "object", "properties": {…}}).',
+        );
       }
       const compiled = compileSchema(inputSchema);
-      if (compiled instanceof Error) throw invalid(name, `the inputSchema is not a valid JSON Schema: ${compiled.message}`);
+      if (compiled instanceof Error)
+        throw invalid(name, `the inputSchema is not a valid JSON Schema: ${compiled.message}`);
 
       const loadError = await sandbox.compile(request.code);
       if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
@@ -121,22 +133,37 @@ export function createSkills(options: SkillsOptions): Skills {
       const tools = literalCalls(request.code);
       const unknown = tools.filter((t) => !catalog.get(t));
       if (unknown.length > 0) {
-        throw invalid(name, `the code calls tools that do not exist: ${unknown.join(", ")}. Find the right names with search_tools.`, {
-          unknownTools: unknown,
-        });
+        throw invalid(
+          name,
+          `the code calls tools that do not exist: ${unknown.join(", ")}. Find the right names with search_tools.`,
+          {
+            unknownTools: unknown,
+          },
+        );
       }
       const pins = Object.fromEntries(tools.map((t) => [t, catalog.get(t)?.hash ?? ""]));
 
       let testRun: RunRecord | undefined;
       if (request.test) {
         checkInput({ name, inputSchema }, request.test.input);
-        testRun = await runner.run({ name, version: (before?.version ?? 0) + 1, code: request.code, tools: pins }, request.test.input, {
-          persist: false,
-        });
+        testRun = await runner.run(
+          { name, version: (before?.version ?? 0) + 1, code: request.code, tools: pins },
+          request.test.input,
+          {
+            persist: false,
+          },
+        );
         if (testRun.status !== "ok") {
-          const at = testRun.failedStep ? ` in step ${testRun.failedStep.index} "${testRun.failedStep.label}"` : "";
+          const at = testRun.failedStep
+            ? ` in step ${testRun.failedStep.index} "${testRun.failedStep.label}"`
+            : "";
           throw invalid(name, `the test run failed${at}: ${testRun.error ?? "unknown error"}`, {
-            testRun: { error: testRun.error, failedStep: testRun.failedStep, logs: testRun.logs, steps: testRun.steps.length },
+            testRun: {
+              error: testRun.error,
+              failedStep: testRun.failedStep,
+              logs: testRun.logs,
+              steps: testRun.steps.length,
+            },
           });
         }
       }

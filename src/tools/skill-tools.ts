@@ -1,10 +1,10 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { Gateway } from "../gateway.js";
 import { trimSample } from "../probe/sample.js";
 import type { RunRecord } from "../skills/runner.js";
 import type { SaveOutcome } from "../skills/skills.js";
 import { defineMetaTool, type ToolContext } from "./meta-tool.js";
-import type { Gateway } from "../gateway.js";
 
 const json = z.record(z.string(), z.unknown());
 
@@ -33,7 +33,9 @@ export function runView(run: RunRecord) {
 export function renderRun(run: RunRecord): string {
   const lines: string[] = [];
   if (run.status === "ok") {
-    lines.push(`Skill "${run.skill}" v${run.version} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}`);
+    lines.push(
+      `Skill "${run.skill}" v${run.version} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}`,
+    );
   } else {
     const at = run.failedStep ? ` in step ${run.failedStep.index} "${run.failedStep.label}"` : "";
     lines.push(`Skill "${run.skill}" v${run.version} failed${at}: ${run.error}`);
@@ -49,7 +51,9 @@ export function renderRun(run: RunRecord): string {
   if (run.logs.length > 0) lines.push(`logs:\n${run.logs.map((l) => `  ${l}`).join("\n")}`);
   if (run.status === "ok") {
     const { sample, truncated } = trimSample(run.result ?? null);
-    lines.push(`result${truncated ? " (trimmed; the whole value is in structuredContent)" : ""}: ${JSON.stringify(sample, null, 2)}`);
+    lines.push(
+      `result${truncated ? " (trimmed; the whole value is in structuredContent)" : ""}: ${JSON.stringify(sample, null, 2)}`,
+    );
   }
   return lines.join("\n");
 }
@@ -64,9 +68,14 @@ export async function runSkillTool(
 ): Promise<CallToolResult> {
   const run = await gateway.skills.run(name, input, {
     ...options,
-    onStep: (step, done) => void context.progress(done, undefined, `step ${step.index} "${step.label}" done`).catch(() => {}),
+    onStep: (step, done) =>
+      void context.progress(done, undefined, `step ${step.index} "${step.label}" done`).catch(() => {}),
   });
-  return { content: [{ type: "text", text: renderRun(run) }], structuredContent: runView(run), isError: run.status !== "ok" };
+  return {
+    content: [{ type: "text", text: renderRun(run) }],
+    structuredContent: runView(run),
+    isError: run.status !== "ok",
+  };
 }
 
 function renderSave(outcome: SaveOutcome): string {
@@ -84,7 +93,7 @@ export const saveSkill = defineMetaTool({
   title: "Save a skill",
   description:
     "Freeze working JavaScript that composes tools into a reusable skill; it becomes a tool of its own. The code is an " +
-    "ES module: `export default async function run(input, { call, step, parallel, log }) { … }` — call(\"server.tool\", args) " +
+    'ES module: `export default async function run(input, { call, step, parallel, log }) { … }` — call("server.tool", args) ' +
     "returns the tool's answer (structured content, else parsed JSON, else text); step(label, fn) records an anchor a " +
     "failed run resumes from; parallel(items, fn, { concurrency }) maps with a bound. No Node APIs, network or files. " +
     "With `test`, the skill runs first and is saved only if that run succeeds.",
@@ -92,9 +101,17 @@ export const saveSkill = defineMetaTool({
     name: z.string().describe("Skill name: ^[a-z][a-z0-9_-]{0,47}$; it becomes the tool's name."),
     description: z.string().describe("What the skill does, for search_tools and the tool list."),
     code: z.string().min(1).describe("The ES module source."),
-    inputSchema: json.optional().describe('JSON Schema of the input, {"type": "object", …}; default: any object.'),
-    test: z.strictObject({ input: json }).optional().describe("Run on this input first; save only if it succeeds."),
-    overwrite: z.boolean().default(false).describe("Replace an existing skill of the same name (the old version is kept)."),
+    inputSchema: json
+      .optional()
+      .describe('JSON Schema of the input, {"type": "object", …}; default: any object.'),
+    test: z
+      .strictObject({ input: json })
+      .optional()
+      .describe("Run on this input first; save only if it succeeds."),
+    overwrite: z
+      .boolean()
+      .default(false)
+      .describe("Replace an existing skill of the same name (the old version is kept)."),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(request, gateway) {
@@ -118,8 +135,17 @@ export const runSkill = defineMetaTool({
   input: z.strictObject({
     name: z.string().min(1).describe("The skill to run."),
     input: json.default({}).describe("Input for the skill, matching its inputSchema."),
-    resume: z.string().min(1).optional().describe("The runId of a failed run to resume from its last completed step."),
-    timeoutMs: z.int().min(100).max(3_600_000).optional().describe("Wall-time limit for this run in milliseconds."),
+    resume: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The runId of a failed run to resume from its last completed step."),
+    timeoutMs: z
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .optional()
+      .describe("Wall-time limit for this run in milliseconds."),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   handler: (request, gateway, context) =>

@@ -1,7 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { realServerEntries, removeDir, startGateway, type TestGateway, tempDir, textOf } from "../helpers/gateway.js";
+import {
+  realServerEntries,
+  removeDir,
+  startGateway,
+  type TestGateway,
+  tempDir,
+  textOf,
+} from "../helpers/gateway.js";
 
 const SUM_AND_STORE = `
 export default async function run(input, { call, step, parallel, log }) {
@@ -80,11 +87,25 @@ describe("save_skill and run_skill over real servers", () => {
     const asTool = listed.tools.find((tool) => tool.name === "sum-and-store");
     expect(asTool?.inputSchema).toMatchObject({ required: ["pairs", "prefix"] });
 
-    const run = await t.call("run_skill", { name: "sum-and-store", input: { pairs: [[2, 3], [10, 20], [-1, 1]], prefix: "run-" } });
+    const run = await t.call("run_skill", {
+      name: "sum-and-store",
+      input: {
+        pairs: [
+          [2, 3],
+          [10, 20],
+          [-1, 1],
+        ],
+        prefix: "run-",
+      },
+    });
     const view = run.structuredContent as unknown as RunView;
     expect(view.ok, textOf(run)).toBe(true);
     expect(view.result).toEqual({ sums: [5, 30, 0], stored: 3 });
-    expect(view.steps.map((s) => s.label)).toEqual(["sum the pairs", "store the sums", "read the graph back"]);
+    expect(view.steps.map((s) => s.label)).toEqual([
+      "sum the pairs",
+      "store the sums",
+      "read the graph back",
+    ]);
     expect(view.steps.every((s) => !s.replayed)).toBe(true);
     expect(view.steps[0]?.shape).toBe("number[] /* 3 items */");
     expect(view.calls).toBe(5);
@@ -111,12 +132,22 @@ describe("save_skill and run_skill over real servers", () => {
 
   it("rejects a syntax error, a meta-tool's name, an unknown tool and a failing test; lists none of them", async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ name: "broken", code: "export default async function run( {" }, /does not load in the sandbox: SyntaxError/],
+      [
+        { name: "broken", code: "export default async function run( {" },
+        /does not load in the sandbox: SyntaxError/,
+      ],
       [{ name: "search_tools", code: "export default async () => 1" }, /Skillsmith's own tools/],
       [{ name: "Bad Name", code: "export default async () => 1" }, /must match/],
-      [{ name: "ghost", code: 'export default async (i, { call }) => call("files.nope", {})' }, /do not exist: files\.nope/],
       [
-        { name: "fails-test", code: 'export default async (i, { call }) => call("everything.get-sum", { a: 1 })', test: { input: {} } },
+        { name: "ghost", code: 'export default async (i, { call }) => call("files.nope", {})' },
+        /do not exist: files\.nope/,
+      ],
+      [
+        {
+          name: "fails-test",
+          code: 'export default async (i, { call }) => call("everything.get-sum", { a: 1 })',
+          test: { input: {} },
+        },
         /test run failed: Invalid arguments for everything\.get-sum: b: required/,
       ],
       [{ name: "no-default", code: "export const x = 1" }, /no default export function/],
@@ -128,7 +159,8 @@ describe("save_skill and run_skill over real servers", () => {
       expect(textOf(result)).toMatch(expected);
     }
     const names = (await t.client.listTools()).tools.map((tool) => tool.name);
-    for (const name of ["broken", "Bad Name", "ghost", "fails-test", "no-default"]) expect(names).not.toContain(name);
+    for (const name of ["broken", "Bad Name", "ghost", "fails-test", "no-default"])
+      expect(names).not.toContain(name);
     expect(names.filter((n) => n === "search_tools")).toHaveLength(1);
   });
 
@@ -137,7 +169,12 @@ describe("save_skill and run_skill over real servers", () => {
     await t.call("save_skill", { name: "versioned", description: "v", code });
     const clash = await t.call("save_skill", { name: "versioned", description: "v", code });
     expect(textOf(clash)).toMatch(/exists \(version 1\); pass overwrite: true/);
-    const v2 = await t.call("save_skill", { name: "versioned", description: "v", code: "export default async () => ({ v: 2 })", overwrite: true });
+    const v2 = await t.call("save_skill", {
+      name: "versioned",
+      description: "v",
+      code: "export default async () => ({ v: 2 })",
+      overwrite: true,
+    });
     expect(v2.structuredContent).toMatchObject({ version: 2 });
     const { existsSync } = await import("node:fs");
     expect(existsSync(path.join(dir, "skills", ".versions", "versioned", "v1.js"))).toBe(true);
