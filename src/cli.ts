@@ -4,8 +4,10 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { doctorCommand } from "./cli/doctor-command.js";
 import type { CommandIO } from "./cli/io.js";
 import { probeCommand } from "./cli/probe-command.js";
+import { runCommand } from "./cli/run-command.js";
 import { searchCommand } from "./cli/search-command.js";
 import { serveCommand } from "./cli/serve-command.js";
+import { skillsCommand } from "./cli/skills-command.js";
 import { loadConfig } from "./config.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
 import { createLogger, type LogLevel } from "./logger.js";
@@ -18,6 +20,9 @@ Usage:
   skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
+  skillsmith skills  [--config mcp.json]                 list the saved skills
+  skillsmith run     <skill> [--input '{"a": 1}'] [--resume runId]
+                                                         run a saved skill, a line per step as it completes
   skillsmith doctor  [--config mcp.json]                 connect to every server and report its status
 
 Options:
@@ -42,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       "log-level": { type: "string" },
       "allow-side-effects": { type: "boolean" },
       fresh: { type: "boolean" },
+      input: { type: "string" },
+      resume: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -101,6 +108,19 @@ async function main(argv: string[]): Promise<number> {
         fresh: values.fresh ?? false,
       };
       return probeCommand(config, probeArgs, io, logger);
+    }
+    case "skills":
+      return skillsCommand(await loadConfig(configPath), io, logger);
+    case "run": {
+      const [name] = rest;
+      if (!name) throw usage(`run needs a skill name: skillsmith run my-skill --input '{"a": 1}'`);
+      const config = await loadConfig(configPath);
+      const runArgs = {
+        name,
+        inputJson: values.input ?? "{}",
+        ...(values.resume && { resume: values.resume }),
+      };
+      return runCommand(config, runArgs, io, logger);
     }
     case "doctor":
       return doctorCommand(await loadConfig(configPath), io, logger);

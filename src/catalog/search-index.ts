@@ -172,22 +172,22 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   /** Tool scores for a text: the tool's BM25F scaled to the best, plus its server's share and name bonus. */
-  function scoreText(text: string): Map<string, number> {
+  function scoreText(text: string): Array<{ doc: IndexedDoc; score: number }> {
     const weighted = queryTerms(text);
     const found = index.scoreDocuments(weighted);
-    const scores = new Map<string, number>();
-    if (found.length === 0) return scores;
+    if (found.length === 0) return found;
     const bestTool = maxOf(found.map((f) => f.score));
     const serverScores = options.serverBlend > 0 ? index.scoreServers(weighted) : new Map<string, number>();
     const bestServer = Math.max(1e-9, maxOf(serverScores.values()));
     const present = new Set(weighted.map((w) => w.term));
     const idfs = new Map<string, number>();
-    for (const { doc, score } of found) {
-      const server = serverScores.get(doc.server) ?? 0;
-      const coverage = options.nameCoverage > 0 ? options.nameCoverage * nameCoverage(doc, present, idfs) : 0;
-      scores.set(doc.id, score / bestTool + (options.serverBlend * server) / bestServer + coverage);
+    for (const hit of found) {
+      const server = serverScores.get(hit.doc.server) ?? 0;
+      const coverage =
+        options.nameCoverage > 0 ? options.nameCoverage * nameCoverage(hit.doc, present, idfs) : 0;
+      hit.score = hit.score / bestTool + (options.serverBlend * server) / bestServer + coverage;
     }
-    return scores;
+    return found;
   }
 
   return {
@@ -195,19 +195,19 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       index.replace(server, entries.map(toDocument));
     },
     search(query, filter) {
-      const scores = scoreText(query);
-      if (options.clauses > 0) {
-        const clauses = splitClauses(query);
-        if (clauses.length > 1) {
-          const best = new Map<string, number>();
-          for (const clause of clauses) {
-            for (const [id, score] of scoreText(clause)) best.set(id, Math.max(best.get(id) ?? 0, score));
-          }
-          for (const [id, score] of best) scores.set(id, (scores.get(id) ?? 0) + options.clauses * score);
+      let hits = scoreText(query);
+      const clauses = options.clauses > 0 ? splitClauses(query) : [];
+      if (clauses.length > 1) {
+        const scores = new Map(hits.map((h) => [h.doc, h.score]));
+        const best = new Map<IndexedDoc, number>();
+        for (const clause of clauses) {
+          for (const { doc, score } of scoreText(clause)) best.set(doc, Math.max(best.get(doc) ?? 0, score));
         }
+        for (const [doc, score] of best) scores.set(doc, (scores.get(doc) ?? 0) + options.clauses * score);
+        hits = [...scores].map(([doc, score]) => ({ doc, score }));
       }
       const results: Array<{ id: string; score: number }> = [];
-      for (const [id, score] of scores) if (!filter || filter(id)) results.push({ id, score });
+      for (const { doc, score } of hits) if (!filter || filter(doc.id)) results.push({ id: doc.id, score });
       results.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
       return results;
     },

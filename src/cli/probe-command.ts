@@ -1,34 +1,15 @@
 import type { Config } from "../config.js";
-import { SkillsmithError } from "../errors.js";
 import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { renderProbe } from "../tools/probe-tool.js";
 import type { CommandIO } from "./io.js";
+import { parseJsonObject } from "./json-argument.js";
 
 export interface ProbeArgs {
   tool: string;
   argumentsJson: string;
   allowSideEffects: boolean;
   fresh: boolean;
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SkillsmithError(
-      "INVALID_ARGUMENTS",
-      `The arguments are not valid JSON (${(error as Error).message}); quote them: '{"a": 1}'`,
-    );
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new SkillsmithError(
-      "INVALID_ARGUMENTS",
-      'The arguments must be a JSON object, e.g. \'{"path": "."}\'',
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 /** Probes one tool and prints its shape and sample. */
@@ -38,7 +19,7 @@ export async function probeCommand(
   io: CommandIO,
   logger: Logger,
 ): Promise<number> {
-  const toolArguments = parseArguments(args.argumentsJson);
+  const toolArguments = parseJsonObject(args.argumentsJson, "The arguments");
   const gateway = createGateway({ config, logger });
   try {
     await gateway.start();

@@ -1,0 +1,28 @@
+import type { Config } from "../config.js";
+import { createGateway } from "../gateway.js";
+import type { Logger } from "../logger.js";
+import { type CommandIO, table } from "./io.js";
+
+/** Lists the saved skills; reads the skills folder only, no server is started. */
+export async function skillsCommand(config: Config, io: CommandIO, logger: Logger): Promise<number> {
+  const gateway = createGateway({ config: { ...config, servers: [] }, logger });
+  try {
+    await gateway.skills.load();
+    const skills = gateway.skills.list();
+    if (skills.length === 0) {
+      io.out(`No skills in ${config.skillsDir} yet. Agents save them with save_skill.`);
+      return 0;
+    }
+    const rows = skills.map((s) => [
+      s.name,
+      `v${s.version}`,
+      s.updatedAt.slice(0, 10),
+      Object.keys(s.tools).join(", "),
+      s.description,
+    ]);
+    io.out(table([["name", "version", "updated", "tools", "description"], ...rows]));
+    return 0;
+  } finally {
+    await gateway.close();
+  }
+}
