@@ -182,6 +182,41 @@ describe("save_skill and run_skill over real servers", () => {
     expect((run.structuredContent as unknown as RunView).result).toEqual({ v: 2 });
   });
 
+  it("learns a tool's answer shape from a skill's calls, without any probe", async () => {
+    const before = await t.call("search_tools", { query: "open nodes by name", server: "memory", detail: "full", limit: 3 });
+    const hit = (r: typeof before) =>
+      (r.structuredContent as { results: Array<{ name: string; returns?: string }> }).results.find(
+        (x) => x.name === "memory.open_nodes",
+      );
+    expect(hit(before)?.returns).toBeUndefined();
+    await t.call("save_skill", {
+      name: "open-sums",
+      description: "open stored sums",
+      code: 'export default async (i, { call }) => call("memory.open_nodes", { names: ["run-0"] })',
+    });
+    const run = await t.call("open-sums", {});
+    expect(run.isError, textOf(run)).toBeFalsy();
+    const after = await t.call("search_tools", { query: "open nodes by name", server: "memory", detail: "full", limit: 3 });
+    expect(hit(after)?.returns).toMatch(/entities: \{[\s\S]*name: string;/);
+  });
+
+  it("reports a tool whose definition changed since the skill was saved", async () => {
+    const { writeFile, readFile } = await import("node:fs/promises");
+    const metaFile = path.join(dir, "skills", "sum-and-store.json");
+    const meta = JSON.parse(await readFile(metaFile, "utf8"));
+    meta.tools["everything.get-sum"] = "0000000000000000";
+    await writeFile(metaFile, JSON.stringify(meta));
+    const again = await startGateway(config, dir);
+    try {
+      const run = await again.call("sum-and-store", { pairs: [[1, 1]], prefix: "drift-" });
+      const view = run.structuredContent as unknown as { ok: boolean; warnings?: string[] };
+      expect(view.ok).toBe(true);
+      expect(view.warnings).toEqual([expect.stringMatching(/everything\.get-sum changed since the skill was saved/)]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("validates a skill's input against its schema", async () => {
     const run = await t.call("run_skill", { name: "sum-and-store", input: { pairs: "nope" } });
     expect(run.isError).toBe(true);
