@@ -6,7 +6,7 @@ import type { CommandIO } from "./cli/io.js";
 import { probeCommand } from "./cli/probe-command.js";
 import { runCommand } from "./cli/run-command.js";
 import { searchCommand } from "./cli/search-command.js";
-import { serveCommand } from "./cli/serve-command.js";
+import { type Listen, serveCommand } from "./cli/serve-command.js";
 import { skillsCommand } from "./cli/skills-command.js";
 import { loadConfig } from "./config.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
@@ -17,6 +17,9 @@ const HELP = `skillsmith ${VERSION} — an MCP gateway that turns tool use into 
 
 Usage:
   skillsmith serve   [--config mcp.json]                 serve over stdio (for Claude Desktop and other MCP clients)
+  skillsmith serve   --http [--port 8931] [--host 127.0.0.1]
+                                                         serve over Streamable HTTP at /mcp (a token from
+                                                         $SKILLSMITH_TOKEN is required off loopback)
   skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
@@ -48,6 +51,9 @@ async function main(argv: string[]): Promise<number> {
       "allow-side-effects": { type: "boolean" },
       fresh: { type: "boolean" },
       input: { type: "string" },
+      http: { type: "boolean" },
+      host: { type: "string" },
+      port: { type: "string" },
       resume: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
@@ -72,11 +78,19 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const config = await loadConfig(configPath);
-      const shutdown = await serveCommand(config, new StdioServerTransport(), logger);
+      const port = values.port === undefined ? 8931 : Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be a port number");
+      const token = process.env.SKILLSMITH_TOKEN;
+      const listen: Listen = values.http
+        ? { kind: "http", host: values.host ?? "127.0.0.1", port, ...(token && { token }) }
+        : { kind: "stdio", transport: new StdioServerTransport() };
+      const shutdown = await serveCommand(config, listen, logger);
       await new Promise<void>((resolve) => {
-        // The client closing our stdin is the normal end of a stdio session.
-        process.stdin.once("end", resolve);
-        process.stdin.once("close", resolve);
+        if (listen.kind === "stdio") {
+          // The client closing our stdin is the normal end of a stdio session.
+          process.stdin.once("end", resolve);
+          process.stdin.once("close", resolve);
+        }
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
       });

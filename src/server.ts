@@ -56,9 +56,10 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   );
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
   const listed = META_TOOLS.map(describeTool);
-  gateway.skills.onChange(() => {
+  const stopListening = gateway.skills.onChange(() => {
     server.sendToolListChanged().catch(() => {});
   });
+  server.onclose = stopListening;
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...listed, ...gateway.skills.list().map(describeSkill)],

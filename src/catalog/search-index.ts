@@ -31,8 +31,11 @@ export interface IndexEntry {
  *    and a bonus for the IDF-weighted share of its name's words that the query contains (a tool name is a
  *    compact phrase of what it does: "write_file", "get_weather_by_city").
  * 4. Query terms are weighted by their IDF relative to the query's mean, so that in a long, many-sided
- *    request the rare, specific words lead and the common ones follow.
- * Only the catalog's own statistics are used; nothing is tuned per query.
+ *    request the rare, specific words lead and the common ones follow. A query word also matches the
+ *    shorter index words it begins with (tool names abbreviate: "deps", "diff", "info"), at a lower weight,
+ *    and a word that no tool has falls back to the words it is the beginning of ("calc" → calculator).
+ * Only the catalog's own statistics and two public dictionaries are used; nothing is tuned per query.
+ * Measured with `node --import tsx bench/quality-cli.ts --ablation --split-half` (LiveMCPBench dev queries).
  */
 export interface RankingOptions {
   bm25: Bm25fParams;
@@ -48,6 +51,11 @@ export interface RankingOptions {
    * `always` does so for every query word of at least `minLength` letters.
    */
   prefix: { minLength: number; weight: number; always: boolean } | false;
+  /**
+   * A query word also matches the index words it begins with, of at least `minLength` letters, at `weight`:
+   * tool names abbreviate ("npmDeps", "text_diff", "get_file_info" for dependencies, different, information).
+   */
+  abbreviations: { minLength: number; weight: number } | false;
   /** Index the description's first sentence in the title field too (found not to help; off). */
   lead: boolean;
   /** Weight of the best clause's own score, long requests split into clauses (found not to help; 0 = off). */
@@ -72,6 +80,7 @@ export const DEFAULT_RANKING: RankingOptions = {
   nameCoverage: 0.5,
   idfPower: 1,
   prefix: { minLength: 3, weight: 0.5, always: false },
+  abbreviations: { minLength: 3, weight: 0.3 },
   lead: false,
   clauses: 0,
 };
@@ -145,6 +154,14 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       if (options.idfPower !== 0 && index.df(term) > 0)
         weight *= (index.idf(term) / meanIdf) ** options.idfPower;
       out.push({ term, weight });
+      const abbreviations = options.abbreviations;
+      if (abbreviations) {
+        for (let length = abbreviations.minLength; length < term.length; length++) {
+          const shorter = term.slice(0, length);
+          if (!counts.has(shorter) && index.df(shorter) > 0)
+            out.push({ term: shorter, weight: weight * abbreviations.weight });
+        }
+      }
       const prefix = options.prefix;
       if (prefix && term.length >= prefix.minLength && (prefix.always || index.df(term) === 0)) {
         for (const longer of index.withPrefix(term)) {

@@ -1,22 +1,36 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Config } from "../config.js";
 import { createGateway } from "../gateway.js";
+import { type HttpOptions, startHttpServer } from "../http-server.js";
 import type { Logger } from "../logger.js";
 import { createServer } from "../server.js";
 
-/** Serves the gateway on a transport; returns the function that shuts everything down, children included. */
+export type Listen = { kind: "stdio"; transport: Transport } | ({ kind: "http" } & HttpOptions);
+
+/** Serves the gateway over stdio or HTTP; returns the function that shuts everything down, children included. */
 export async function serveCommand(
   config: Config,
-  transport: Transport,
+  listen: Listen,
   logger: Logger,
 ): Promise<() => Promise<void>> {
   const gateway = createGateway({ config, logger, prewarm: true });
   await gateway.start();
-  const server = createServer(gateway, logger);
-  await server.connect(transport);
-  logger.info(`serving ${config.servers.length} servers from ${config.file}`);
+  let stop: () => Promise<void>;
+  if (listen.kind === "stdio") {
+    const server = createServer(gateway, logger);
+    await server.connect(listen.transport);
+    stop = () => server.close().catch(() => {});
+    logger.info(`serving ${config.servers.length} servers from ${config.file} over stdio`);
+  } else {
+    const http = await startHttpServer(gateway, listen, logger).catch(async (error: unknown) => {
+      await gateway.close();
+      throw error;
+    });
+    stop = http.close;
+    logger.info(`serving ${config.servers.length} servers from ${config.file} at ${http.url}`);
+  }
   return async () => {
-    await server.close().catch(() => {});
+    await stop();
     await gateway.close();
   };
 }

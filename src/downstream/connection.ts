@@ -56,9 +56,16 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/**
+ * The least time a server gets to start and list its tools. `timeoutMs` is the per-call timeout; a start may
+ * take longer than any call (`npx -y` may download the server first), so a short call timeout must not fail it.
+ */
+const MIN_START_TIMEOUT_MS = 60_000;
+
 /** Keeps one downstream server connected: spawn, list tools, follow list_changed, reconnect with backoff. */
 export function createConnection(options: ConnectionOptions): Connection {
   const { server, logger } = options;
+  const startTimeoutMs = Math.max(server.options.timeoutMs, MIN_START_TIMEOUT_MS);
   const backoffMs = options.backoffMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 60_000;
   const makeTransport = options.transportFactory ?? createTransport;
@@ -104,9 +111,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     const seen = new Set<string>();
     // A server that repeats a cursor would page forever; stop at the first repeat.
     for (let page = 0; page < 1000; page++) {
-      const result = await c.listTools(cursor === undefined ? {} : { cursor }, {
-        timeout: server.options.timeoutMs,
-      });
+      const result = await c.listTools(cursor === undefined ? {} : { cursor }, { timeout: startTimeoutMs });
       tools.push(...result.tools);
       cursor = result.nextCursor;
       if (cursor === undefined || seen.has(cursor)) break;
@@ -175,7 +180,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         stream?.on("data", recordStderr);
       }
       client = c;
-      await c.connect(transport, { timeout: server.options.timeoutMs });
+      await c.connect(transport, { timeout: startTimeoutMs });
       opened = true;
       await relist(c);
       connectMs = Math.round(performance.now() - started);

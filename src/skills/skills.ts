@@ -32,8 +32,8 @@ export interface Skills {
   get(name: string): Skill | undefined;
   save(request: SaveRequest): Promise<SaveOutcome>;
   run(name: string, input: unknown, options?: RunOptions): Promise<RunRecord>;
-  /** Called after every save, so the server can announce its new tool list. */
-  onChange(listener: () => void): void;
+  /** Called after every save, so a server can announce its new tool list; returns the way to stop listening. */
+  onChange(listener: () => void): () => void;
 }
 
 export interface SkillsOptions {
@@ -94,6 +94,10 @@ export function createSkills(options: SkillsOptions): Skills {
     get: (name) => store.get(name),
     onChange(listener) {
       listeners.push(listener);
+      return () => {
+        const at = listeners.indexOf(listener);
+        if (at >= 0) listeners.splice(at, 1);
+      };
     },
 
     async save(request) {
