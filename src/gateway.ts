@@ -16,6 +16,7 @@ import { createSkillRunner } from "./skills/runner.js";
 import { createSandbox, type Sandbox } from "./skills/sandbox/sandbox.js";
 import { createSkillStore } from "./skills/skill-store.js";
 import { createSkills, type Skills } from "./skills/skills.js";
+import { watchSkills } from "./skills/skills-watcher.js";
 import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
@@ -51,8 +52,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Test seams for the downstream connections (backoff, transports). */
   connection?: PoolOptions["connection"];
-  /** Start the sandbox's workers at once (a server), rather than at the first skill (a one-shot CLI command). */
-  prewarm?: boolean;
+  /**
+   * A long-lived server: start the sandbox's workers at once rather than at the first skill, and watch the
+   * skills folder for skills saved by other instances (a one-shot CLI command does neither).
+   */
+  serving?: boolean;
 }
 
 export interface Gateway {
@@ -139,6 +143,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     reserved: META_TOOL_NAMES,
   });
 
+  let stopWatching = () => {};
+
   const prober = createProber({
     catalog,
     pool,
@@ -169,7 +175,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         }),
       );
       await skills.load();
-      if (options.prewarm) startSandbox();
+      if (options.serving) {
+        startSandbox();
+        stopWatching = await watchSkills(config.skillsDir, skills, logger);
+      }
       pool.start();
     },
     settled: () => pool.settled(),
@@ -205,6 +214,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     probe: (request, signal) => prober.probe(request, signal),
     status: () => pool.status(),
     async close() {
+      stopWatching();
       await sandbox.close();
       await pool.close();
       await Promise.all(pending);

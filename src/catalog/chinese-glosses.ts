@@ -12,45 +12,74 @@ import { createRequire } from "node:module";
 const MAX_WORD = 6;
 const MAX_SENSES = 3;
 
-let dictionary: Map<string, string> | null | undefined;
+/** Word → the bodies ("/sense/sense/") of its entries, ordinary words before names; senses are read on use. */
+let dictionary: Map<string, string[]> | null | undefined;
+const resolved = new Map<string, string | null>();
 
-function parse(source: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const names = new Map<string, string>();
-  for (const line of source.split("\n")) {
-    if (line.startsWith("#")) continue;
-    const match = /^(\S+) (\S+) \[([^\]]*)\] \/(.*)\/\s*$/.exec(line);
-    if (!match) continue;
-    const [, traditional, simplified, pinyin, body] = match as unknown as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+function parse(source: string): Map<string, string[]> {
+  const entries = new Map<string, string[]>();
+  const names: Array<[string, string]> = [];
+  let start = 0;
+  while (start < source.length) {
+    let end = source.indexOf("\n", start);
+    if (end < 0) end = source.length;
+    if (source.charCodeAt(start) !== 35 /* # */) {
+      const space1 = source.indexOf(" ", start);
+      const space2 = source.indexOf(" ", space1 + 1);
+      const open = source.indexOf("[", space2);
+      const close = source.indexOf("]", open);
+      const slash = source.indexOf("/", close);
+      if (space1 > 0 && space2 < end && open === space2 + 1 && close < end && slash > 0 && slash < end) {
+        const traditional = source.slice(start, space1);
+        const simplified = source.slice(space1 + 1, space2);
+        const body = source.slice(slash, end);
+        // Entries read with a capital letter are names of people and places: used only when nothing else is.
+        const isName = /[A-Z]/.test(source[open + 1] ?? "");
+        for (const word of traditional === simplified ? [simplified] : [simplified, traditional]) {
+          if (isName) names.push([word, body]);
+          else {
+            const list = entries.get(word);
+            if (list) list.push(body);
+            else entries.set(word, [body]);
+          }
+        }
+      }
+    }
+    start = end + 1;
+  }
+  for (const [word, body] of names) {
+    const list = entries.get(word);
+    if (list) list.push(body);
+    else entries.set(word, [body]);
+  }
+  return entries;
+}
+
+/** The gloss of one dictionary word: the first few synonyms of its first entry that has any. */
+function glossOf(word: string, bodies: string[]): string {
+  const known = resolved.get(word);
+  if (known !== undefined) return known ?? "";
+  let gloss: string | null = null;
+  for (const body of bodies) {
     const synonyms = body
       .split("/")
       .flatMap((sense) => sense.split(";"))
       .map(cleanSense)
       .filter((sense) => sense.length > 0);
-    if (synonyms.length === 0) continue;
-    // Entries read with a capital letter are names of people and places: kept only when nothing else is.
-    const target = /^[A-Z]/.test(pinyin) ? names : out;
-    for (const word of new Set([simplified, traditional])) {
-      if (target.has(word)) continue;
+    if (synonyms.length > 0) {
       // A single character is very ambiguous on its own: only its first meaning is kept.
-      const keep = [...word].length === 1 ? 1 : MAX_SENSES;
-      target.set(word, synonyms.slice(0, keep).join(" "));
+      gloss = synonyms.slice(0, [...word].length === 1 ? 1 : MAX_SENSES).join(" ");
+      break;
     }
   }
-  for (const [word, gloss] of names) if (!out.has(word)) out.set(word, gloss);
-  return out;
+  resolved.set(word, gloss);
+  return gloss ?? "";
 }
 
 function cleanSense(sense: string): string {
   let s = sense.trim();
   if (
-    /^(CL:|variant of|old variant|see |see also|surname |used in|used after|used at|abbr\. for|also pr\.|pr\.|Taiwan pr\.|erhua variant)/i.test(
+    /^(CL:|(?:\w+ )?variant of|old variant|see |see also|surname |used in|used after|used at|abbr\. for|also pr\.|pr\.|Taiwan pr\.|erhua variant)/i.test(
       s,
     )
   ) {
@@ -66,7 +95,7 @@ function cleanSense(sense: string): string {
     .trim();
 }
 
-function load(): Map<string, string> | null {
+function load(): Map<string, string[]> | null {
   if (dictionary !== undefined) return dictionary;
   try {
     const source = createRequire(import.meta.url)("hanzi/lib/data/cedict_ts.u8.js") as unknown;
@@ -91,9 +120,10 @@ export function glossChinese(run: string): string {
   while (i < chars.length) {
     let matched = 0;
     for (let length = Math.min(MAX_WORD, chars.length - i); length >= 1; length--) {
-      const gloss = words.get(chars.slice(i, i + length).join(""));
-      if (gloss !== undefined) {
-        out.push(gloss);
+      const word = chars.slice(i, i + length).join("");
+      const bodies = words.get(word);
+      if (bodies !== undefined) {
+        out.push(glossOf(word, bodies));
         matched = length;
         break;
       }

@@ -43,3 +43,9 @@ export function extensionWords(extension: string): string {
   byExtension ??= build();
   return byExtension.get(extension.toLowerCase()) ?? "";
 }
+
+/** Whether the extension (without the dot) is a registered one. */
+export function isKnownExtension(extension: string): boolean {
+  byExtension ??= build();
+  return byExtension.has(extension.toLowerCase());
+}

@@ -1,6 +1,6 @@
 import { stemmer } from "stemmer";
 import { glossChinese } from "./chinese-glosses.js";
-import { extensionWords } from "./file-types.js";
+import { extensionWords, isKnownExtension } from "./file-types.js";
 
 /**
  * Tool-aware tokenization, applied to the index and to queries alike:
@@ -39,8 +39,6 @@ export interface AnalyzeOptions {
   filler?: boolean;
   /** Read file paths as "file <extension>" (default true). */
   paths?: boolean;
-  /** Keep the words of a path's file name (default false). */
-  fileNames?: boolean;
   /** Add English glosses of Chinese text (default true). */
   glosses?: boolean;
 }
@@ -48,12 +46,12 @@ export interface AnalyzeOptions {
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
 const HAN = /\p{Script=Han}/u;
 
-/**
- * A file path: at least two segments joined by / or \ (an optional drive, ~ or . before), or a bare
- * file name with a short extension ("notes.md", "paper_list.bib"); URLs are left alone.
- */
-const PATH =
-  /(?<![\w/:.])(?:(?:[A-Za-z]:|~|\.{1,2})?(?:[\\/][\w\-.@]+){2,}|[\w-]+(?:\.[\w-]+)*\.(?=[A-Za-z]\w{0,4}\b)[A-Za-z]\w{0,4})(?![\w/])/g;
+/** A file path: at least two segments joined by / or \ (an optional drive, ~ or . before); URLs are left alone. */
+const PATH = /(?<![\w/:.])(?:[A-Za-z]:|~|\.{1,2})?(?:[\\/][\w\-.@]+){2,}(?![\w/])/g;
+/** A bare file name ("notes.md", "Report_Card.docx"): counted as one only if its extension is a registered one. */
+const FILE_NAME = /(?<![\w/:.@-])[\w-]+\.([A-Za-z][A-Za-z0-9]{0,4})(?![\w/.-])/g;
+/** Registered extensions that are far more often the end of a host name ("example.com"). */
+const HOST_ENDINGS = new Set(["com", "org", "ai", "me"]);
 
 function splitIdentifier(word: string): string[] {
   if (/^(?:[a-z]+|[A-Z]?[a-z]+|[A-Z]+|\d+)$/.test(word)) return [word];
@@ -73,21 +71,25 @@ function cjkBigrams(run: string): string[] {
   return grams;
 }
 
-function pathWords(path: string, keepName: boolean): string {
+function pathWords(path: string): string {
   const base = path.split(/[\\/]/).pop() ?? "";
   const dot = base.lastIndexOf(".");
   if (dot <= 0) return " file ";
   const extension = base.slice(dot + 1);
-  return ` file ${extension} ${extensionWords(extension)} ${keepName ? base.slice(0, dot) : ""} `;
+  return ` file ${extension} ${extensionWords(extension)} `;
+}
+
+function readPaths(text: string): string {
+  return text.replace(PATH, pathWords).replace(FILE_NAME, (name, extension: string) => {
+    const lower = extension.toLowerCase();
+    return HOST_ENDINGS.has(lower) || !isKnownExtension(lower) ? name : pathWords(name);
+  });
 }
 
 /** Splits text into raw words (not yet normalized); used for documents and queries alike. */
 export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   const out: string[] = [];
-  let rest =
-    options.paths === false
-      ? text
-      : text.replace(PATH, (path) => pathWords(path, options.fileNames === true));
+  let rest = options.paths === false ? text : readPaths(text);
   rest = rest.replace(CJK_RUN, (run) => {
     out.push(...cjkBigrams(run));
     return options.glosses !== false && HAN.test(run) ? ` ${glossChinese(run)} ` : " ";

@@ -13,7 +13,7 @@ export async function serveCommand(
   listen: Listen,
   logger: Logger,
 ): Promise<() => Promise<void>> {
-  const gateway = createGateway({ config, logger, prewarm: true });
+  const gateway = createGateway({ config, logger, serving: true });
   await gateway.start();
   let stop: () => Promise<void>;
   if (listen.kind === "stdio") {

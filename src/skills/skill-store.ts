@@ -56,11 +56,14 @@ export function createSkillStore(dir: string, logger: Logger): SkillStore {
       } catch {
         names = [];
       }
-      skills.clear();
+      // Read everything first, then swap: a lookup during the reload sees the old set, never an empty one.
+      const fresh = new Map<string, Skill>();
       for (const name of names) {
         const skill = await readSkill(name);
-        if (skill) skills.set(name, skill);
+        if (skill) fresh.set(name, skill);
       }
+      skills.clear();
+      for (const [name, skill] of fresh) skills.set(name, skill);
       return [...skills.values()];
     },
     list: () => [...skills.values()].sort((a, b) => a.name.localeCompare(b.name)),

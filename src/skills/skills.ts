@@ -27,6 +27,7 @@ export interface SaveOutcome {
 }
 
 export interface Skills {
+  /** Reads the skills folder; announces a change when what is there differs from what was known. */
   load(): Promise<void>;
   list(): Skill[];
   get(name: string): Skill | undefined;
@@ -72,7 +73,16 @@ function indexEntry(skill: Skill): IndexEntry {
 export function createSkills(options: SkillsOptions): Skills {
   const { store, sandbox, runner, catalog } = options;
   const listeners: Array<() => void> = [];
-  const reindex = () => catalog.setSkills(store.list().map(indexEntry));
+  let known = "";
+  /** Re-indexes, and tells listeners when the set of skills or their versions changed. */
+  const refresh = () => {
+    const skills = store.list();
+    catalog.setSkills(skills.map(indexEntry));
+    const now = skills.map((s) => `${s.name}@${s.version}`).join(",");
+    if (now === known) return;
+    known = now;
+    for (const listener of listeners) listener();
+  };
 
   function checkInput(skill: Pick<Skill, "name" | "inputSchema">, input: unknown): void {
     const problems = validateAgainst(skill.inputSchema, input);
@@ -88,7 +98,7 @@ export function createSkills(options: SkillsOptions): Skills {
   return {
     async load() {
       await store.load();
-      reindex();
+      refresh();
     },
     list: () => store.list(),
     get: (name) => store.get(name),
@@ -180,8 +190,7 @@ export function createSkills(options: SkillsOptions): Skills {
         tools: pins,
         ...(request.test && { test: request.test }),
       });
-      reindex();
-      for (const listener of listeners) listener();
+      refresh();
       return { name, version: skill.version, tools, ...(testRun && { testRun }) };
     },
 

@@ -7,7 +7,6 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { parseConfig } from "../../src/config.js";
 import { createGateway, type Gateway } from "../../src/gateway.js";
-import type { Logger } from "../../src/logger.js";
 import { createServer } from "../../src/server.js";
 
 const require = createRequire(import.meta.url);
@@ -48,10 +47,11 @@ export async function startGateway(
   raw: unknown,
   baseDir: string,
   waitForServers = true,
-  options: { logger?: Logger } = {},
+  /** Like `skillsmith serve`: pre-warmed sandbox, skills folder watched. */
+  serving = false,
 ): Promise<TestGateway> {
   const config = parseConfig(raw, { file: path.join(baseDir, "mcp.json"), baseDir });
-  const gateway = createGateway({ config, ...options, connection: { backoffMs: 50, maxBackoffMs: 500 } });
+  const gateway = createGateway({ config, serving, connection: { backoffMs: 50, maxBackoffMs: 500 } });
   await gateway.start();
   if (waitForServers) await gateway.settled();
   const server = createServer(gateway);
