@@ -9,8 +9,9 @@ import { extensionWords, isKnownExtension } from "./file-types.js";
  * - lowercased, then Porter-stemmed so "writes"/"writing"/"write" meet;
  * - English function words and the filler of spoken requests ("please", "help me", "tell me") dropped,
  *   since they match everything and rank nothing;
- * - a file path stands for a file of its type: "/root/word/cv.docx" → file docx (the folders and the
- *   file's own name say where, not what to do);
+ * - a file path (or a bare file name with a registered extension) stands for a file of its type, in the
+ *   words of its registered media type: "/root/word/cv.docx" → file docx wordprocessing document,
+ *   "out.pptx" → file pptx presentation (the folders and the file's own name say where, not what to do);
  * - runs of CJK characters become overlapping bigrams (those scripts do not put spaces between words)
  *   and, for Chinese, English glosses from a dictionary, so English queries reach Chinese descriptions.
  */
