@@ -188,6 +188,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
           input: record.input,
           limits,
           replay: (replayFrom?.steps ?? []).map((s) => ({
+            index: s.index,
             label: s.label,
             json: JSON.stringify(s.value ?? null),
           })),

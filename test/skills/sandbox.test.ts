@@ -149,6 +149,32 @@ describe("the skill sandbox", () => {
     expect(view.result).toEqual({ listing: "", text: "all good" });
   });
 
+  it("resumes steps run in parallel by their index, even when a later one completed before an earlier failed", async () => {
+    const code = `export default async function run(input, { call, step }) {
+      return Promise.all([
+        step("a", () => call("everything.get-sum", { a: 1, b: 2 })),
+        step("b", async () => {
+          await call("everything.trigger-long-running-operation", { duration: 0.3, steps: 1 });
+          return (await call("files.read_text_file", { path: input.root + "/late.txt" })).content;
+        }),
+        step("c", () => call("everything.get-sum", { a: 3, b: 4 })),
+      ]);
+    }`;
+    const first = await saveAndRun("gappy", code, { root });
+    expect(first.view.ok).toBe(false);
+    expect(first.view.failedStep).toEqual({ index: 1, label: "b" });
+    await writeFile(path.join(root, "late.txt"), "late but here");
+    const resumed = await t.call("run_skill", { name: "gappy", resume: first.view.runId });
+    const view = resumed.structuredContent as unknown as RunView;
+    expect(view.ok, textOf(resumed)).toBe(true);
+    expect(view.result).toEqual(["The sum of 1 and 2 is 3.", "late but here", "The sum of 3 and 4 is 7."]);
+    expect(view.steps.map((s) => [s.label, s.replayed])).toEqual([
+      ["a", true],
+      ["b", false],
+      ["c", true],
+    ]);
+  });
+
   it("stops a resume whose steps no longer match the record", async () => {
     const first = await saveAndRun(
       "diverges",

@@ -183,7 +183,12 @@ describe("save_skill and run_skill over real servers", () => {
   });
 
   it("learns a tool's answer shape from a skill's calls, without any probe", async () => {
-    const before = await t.call("search_tools", { query: "open nodes by name", server: "memory", detail: "full", limit: 3 });
+    const before = await t.call("search_tools", {
+      query: "open nodes by name",
+      server: "memory",
+      detail: "full",
+      limit: 3,
+    });
     const hit = (r: typeof before) =>
       (r.structuredContent as { results: Array<{ name: string; returns?: string }> }).results.find(
         (x) => x.name === "memory.open_nodes",
@@ -196,7 +201,12 @@ describe("save_skill and run_skill over real servers", () => {
     });
     const run = await t.call("open-sums", {});
     expect(run.isError, textOf(run)).toBeFalsy();
-    const after = await t.call("search_tools", { query: "open nodes by name", server: "memory", detail: "full", limit: 3 });
+    const after = await t.call("search_tools", {
+      query: "open nodes by name",
+      server: "memory",
+      detail: "full",
+      limit: 3,
+    });
     expect(hit(after)?.returns).toMatch(/entities: \{[\s\S]*name: string;/);
   });
 
@@ -211,7 +221,9 @@ describe("save_skill and run_skill over real servers", () => {
       const run = await again.call("sum-and-store", { pairs: [[1, 1]], prefix: "drift-" });
       const view = run.structuredContent as unknown as { ok: boolean; warnings?: string[] };
       expect(view.ok).toBe(true);
-      expect(view.warnings).toEqual([expect.stringMatching(/everything\.get-sum changed since the skill was saved/)]);
+      expect(view.warnings).toEqual([
+        expect.stringMatching(/everything\.get-sum changed since the skill was saved/),
+      ]);
     } finally {
       await again.close();
     }

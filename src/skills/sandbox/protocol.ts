@@ -14,6 +14,8 @@ export interface RunLimits {
 export type LimitName = "timeoutMs" | "memoryBytes" | "maxCalls" | "maxResultBytes";
 
 export interface ReplayStep {
+  /** The step's index in its run: steps are numbered in the order they begin. */
+  index: number;
   label: string;
   /** JSON text of the value recorded for the step. */
   json: string;

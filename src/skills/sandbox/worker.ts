@@ -162,6 +162,8 @@ function compile(code: string, timeoutMs: number): void {
 function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayStep[]): void {
   const deadline = Date.now() + limits.timeoutMs;
   const session = openSession(limits.memoryBytes, deadline);
+  // By index, not position: steps run in parallel may complete out of order, leaving gaps in the record.
+  const recordedSteps = new Map(replay.map((r) => [r.index, r]));
   const { vm, runtime } = session;
   const handles: QuickJSHandle[] = [];
   const pending = new Map<number, QuickJSDeferredPromise>();
@@ -266,7 +268,7 @@ function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayS
   define("__stepBegin", (labelH) => {
     const label = vm.getString(labelH as QuickJSHandle);
     const index = nextStep++;
-    const recorded = replay[index];
+    const recorded = recordedSteps.get(index);
     if (recorded) {
       if (recorded.label !== label) {
         diverged =
