@@ -53,7 +53,8 @@ export function createObservations(store: StateStore): Observations {
         updatedAt: new Date().toISOString(),
       };
       hot.set(tool.name, observation);
-      await keyv.set(tool.name, observation);
+      // Persisted in the background: the answer must not wait on a disk or Redis write (the store logs failures).
+      keyv.set(tool.name, observation).catch(() => {});
       return shape;
     },
     async get(tool) {

@@ -7,7 +7,7 @@ import type { StateStore } from "../store/state-store.js";
 /** Answers of read-only probes, by tool definition and arguments: an LRU in memory in front of the store, both with a TTL. */
 export interface ProbeCache<T> {
   get(tool: ToolRecord, args: Record<string, unknown>): Promise<T | undefined>;
-  set(tool: ToolRecord, args: Record<string, unknown>, value: T): Promise<void>;
+  set(tool: ToolRecord, args: Record<string, unknown>, value: T): void;
 }
 
 export function createProbeCache<T extends object>(
@@ -31,10 +31,11 @@ export function createProbeCache<T extends object>(
       hot.set(k, stored.data);
       return stored.data;
     },
-    async set(tool, args, value) {
+    set(tool, args, value) {
       const k = key(tool, args);
       hot.set(k, value);
-      await keyv.set(k, value, ttlMs);
+      // In the background, like the shapes: the memory copy answers at once; the store outlives a restart.
+      keyv.set(k, value, ttlMs).catch(() => {});
     },
   };
 }

@@ -179,7 +179,7 @@ export function createProber(options: ProberOptions): Prober {
             hint: "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
           }),
       };
-      if (cacheable) await cache.set(tool, request.arguments, outcome);
+      if (cacheable) cache.set(tool, request.arguments, outcome);
       return outcome;
     },
   };

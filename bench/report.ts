@@ -1,0 +1,145 @@
+import { cpus, totalmem } from "node:os";
+
+/** One line of the results table: Skillsmith's figure beside its baseline's, measured in the same run. */
+export interface Row {
+  /** The issue's row it belongs to: "1 Surface", "2 Search speed", … */
+  group: string;
+  /** What is measured, and on what. */
+  measure: string;
+  skillsmith: string;
+  baseline: string;
+  /** Skillsmith ÷ baseline, e.g. "0.12×", or "n/a". */
+  ratio: string;
+  /** Which way is better, a target, or why a figure is missing. */
+  note: string;
+}
+
+/** A group of rows the bench measures (`name` is what `--only` takes); list it in `bench/run.ts` to add rows. */
+export interface RowGroup {
+  name: string;
+  run(context: BenchContext): Promise<Row[]>;
+}
+
+export interface BenchContext {
+  /** `--quick`: fewer samples and rounds, same rows. */
+  quick: boolean;
+  /** The project's root directory. */
+  root: string;
+  /** A scratch directory for this run, removed at the end. */
+  tmp: string;
+  /** Progress lines, to stderr. */
+  log(message: string): void;
+}
+
+export type Unit = "ms" | "tokens" | "MB" | "score";
+
+export function formatValue(value: number, unit: Unit): string {
+  if (!Number.isFinite(value)) return "n/a";
+  switch (unit) {
+    case "ms":
+      return value >= 100 ? `${Math.round(value).toLocaleString("en-US")} ms` : `${value.toPrecision(3)} ms`;
+    case "tokens":
+      return `${Math.round(value).toLocaleString("en-US")} tok`;
+    case "MB":
+      return `${(value / 1024 / 1024).toFixed(1)} MB`;
+    case "score":
+      return value.toFixed(3);
+  }
+}
+
+export function formatRatio(skillsmith: number, baseline: number): string {
+  if (!Number.isFinite(skillsmith) || !Number.isFinite(baseline) || baseline === 0) return "n/a";
+  const ratio = skillsmith / baseline;
+  return `${ratio >= 10 ? ratio.toFixed(0) : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+}
+
+/** A row from two measured numbers of the same unit. */
+export function compare(
+  group: string,
+  measure: string,
+  skillsmith: number,
+  baseline: number,
+  unit: Unit,
+  note: string,
+): Row {
+  return {
+    group,
+    measure,
+    skillsmith: formatValue(skillsmith, unit),
+    baseline: formatValue(baseline, unit),
+    ratio: formatRatio(skillsmith, baseline),
+    note,
+  };
+}
+
+/** A row whose Skillsmith figure cannot be measured yet; the baseline is still shown when it was measured. */
+export function missing(group: string, measure: string, why: string, baseline = "n/a", note = ""): Row {
+  return { group, measure, skillsmith: `n/a (${why})`, baseline, ratio: "n/a", note };
+}
+
+const HEADER = ["#", "measure", "Skillsmith", "baseline", "ratio", "note"];
+
+const cells = (row: Row) => [row.group, row.measure, row.skillsmith, row.baseline, row.ratio, row.note];
+
+/** A Markdown table, padded so it also reads well as plain text. */
+export function markdownTable(rows: Row[]): string {
+  const all = [HEADER, ...rows.map(cells)].map((r) => r.map((c) => c.replace(/\|/g, "\\|")));
+  const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
+  return [line(all[0] ?? HEADER), rule, ...all.slice(1).map(line)].join("\n");
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  ramGiB: number;
+  node: string;
+  platform: string;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? "unknown",
+    cores: list.length,
+    ramGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export function resultsMarkdown(
+  rows: Row[],
+  info: { machine: Machine; date: Date; quick: boolean; seconds: number },
+) {
+  const m = info.machine;
+  return `# Skillsmith bench results
+
+Produced by \`npm run bench${info.quick ? " -- --quick" : ""}\`; every baseline was measured in the same run.
+
+- Date: ${info.date.toISOString()}
+- Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.platform}
+- Node: ${m.node}
+- Mode: ${info.quick ? "quick (fewer samples)" : "full"}; the run took ${info.seconds.toFixed(0)} s
+
+${markdownTable(rows)}
+
+Ratio = Skillsmith ÷ baseline. How each row is measured:
+
+1. **Surface** — tokens (characters ÷ 4) of the JSON of Skillsmith's \`tools/list\` while it fronts the servers,
+   against the JSON of every downstream tool definition, listed by a direct SDK client from each server.
+2. **Search speed** — in-process: Skillsmith's catalog (\`setServerTools\` per server, then \`search\`) against
+   plain minisearch (default options, fields name + description) over the same tool records and the same
+   queries (the development questions and their steps). Heap = heap used after building, minus before (after GC).
+3. **Search quality** — the 527 registry tools served by fixture MCP servers (70 servers) behind a gateway,
+   each development question sent as \`search_tools\` over an MCP client; tool names deduplicated in the
+   ranking; relevance binary (the gold tool names). Baseline: plain minisearch over the same tools.
+4. **Call overhead** — \`everything.echo\` through the built gateway (\`probe_tool\`, fresh) against a direct
+   SDK client to the same server; both over stdio, calls interleaved in blocks.
+5. **Skills** — run_skill overhead and \`parallel\` speedup (once skills land).
+6. **Startup** — from spawning the built gateway to the first \`search_tools\` answer that finds tools of all
+   four servers (3 real + one fixture that takes 5 s to start), with and without registry snapshots;
+   baseline: direct SDK clients connecting to all four and listing their tools.
+`;
+}

@@ -1,0 +1,145 @@
+import { mkdtemp } from "node:fs/promises";
+import path from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { connectDirect, gatewayConfig, spawnGateway, writeConfig } from "../clients.js";
+import { realServers, type ServerEntry } from "../fixtures.js";
+import { type BenchContext, compare, formatValue, missing, type Row, type RowGroup } from "../report.js";
+import { percentile, sleep } from "../stats.js";
+
+const GROUP = "4 Call overhead";
+
+type Outcome = { ok: true } | { ok: false; code: string; text: string };
+
+function outcomeOf(result: Awaited<ReturnType<Client["callTool"]>>): Outcome {
+  if (!result.isError) return { ok: true };
+  const content = Array.isArray(result.content) ? result.content : [];
+  const text = content
+    .map((c) => (c && typeof c === "object" && "text" in c ? String(c.text) : ""))
+    .join(" ");
+  return { ok: false, code: /^([A-Z_]+):/.exec(text)?.[1] ?? "", text: text.slice(0, 300) };
+}
+
+/** probe_tool on everything.echo, fresh, so every call reaches the server (echo is annotated read-only). */
+const probeEcho = (client: Client, message: string) =>
+  client.callTool({
+    name: "probe_tool",
+    arguments: { tool: "everything.echo", arguments: { message }, fresh: true },
+  });
+
+/** Waits until the gateway has connected `everything` and probe_tool answers; or says why it never will. */
+async function probeReady(client: Client): Promise<Outcome> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const outcome = outcomeOf(await probeEcho(client, "warm up"));
+    if (outcome.ok || outcome.code === "NOT_AVAILABLE" || Date.now() > deadline) return outcome;
+    await sleep(50);
+  }
+}
+
+export interface Budget {
+  /** At most this many calls per path. */
+  calls: number;
+  /** Stop early once this much time has passed in all (after `minCalls`). */
+  ms: number;
+  minCalls: number;
+}
+
+/** Sequential call latencies of several paths, interleaved in blocks so drift hits all alike. */
+export async function interleaved(
+  paths: Array<(i: number) => Promise<unknown>>,
+  budget: Budget,
+  block = 25,
+): Promise<number[][]> {
+  const samples = paths.map(() => [] as number[]);
+  const started = performance.now();
+  for (let done = 0; done < budget.calls; done += block) {
+    if (done >= budget.minCalls && performance.now() - started > budget.ms) break;
+    for (const [p, call] of paths.entries()) {
+      for (let i = done; i < Math.min(budget.calls, done + block); i++) {
+        const t = performance.now();
+        await call(i);
+        samples[p]?.push(performance.now() - t);
+      }
+    }
+  }
+  return samples;
+}
+
+async function withGateway<T>(
+  context: BenchContext,
+  everything: ServerEntry,
+  skillsmith: Record<string, unknown>,
+  use: (client: Client) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(path.join(context.tmp, "call-gateway-"));
+  const client = await spawnGateway(
+    context.root,
+    await writeConfig(dir, gatewayConfig({ everything }, dir, skillsmith)),
+  );
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export const callOverhead: RowGroup = {
+  name: "call-overhead",
+  async run(context: BenchContext) {
+    const { everything } = await realServers(await mkdtemp(path.join(context.tmp, "call-")));
+    if (!everything) throw new Error("no everything server");
+    const budget: Budget = context.quick
+      ? { calls: 300, ms: 2_000, minCalls: 50 }
+      : { calls: 3_000, ms: 40_000, minCalls: 500 };
+    const direct = await connectDirect(everything);
+    try {
+      const directCall = async (i: number) => {
+        const result = await direct.callTool({ name: "echo", arguments: { message: `hello ${i}` } });
+        if (result.isError) throw new Error(`direct echo failed: ${JSON.stringify(result.content)}`);
+      };
+      const measure = (skillsmith: Record<string, unknown>) =>
+        withGateway(context, everything, skillsmith, async (gateway) => {
+          const ready = await probeReady(gateway);
+          if (!ready.ok) {
+            const why =
+              ready.code === "NOT_AVAILABLE"
+                ? "probe_tool not available"
+                : `probe_tool failed: ${ready.text}`;
+            const [directMs = []] = await interleaved([directCall], budget);
+            return { why, viaGateway: [], viaDirect: directMs };
+          }
+          const gatewayCall = async (i: number) => {
+            const outcome = outcomeOf(await probeEcho(gateway, `hello ${i}`));
+            if (!outcome.ok) throw new Error(`probe_tool everything.echo failed: ${outcome.text}`);
+          };
+          await interleaved([gatewayCall, directCall], { calls: 25, ms: 0, minCalls: 25 });
+          const [viaGateway = [], viaDirect = []] = await interleaved([gatewayCall, directCall], budget);
+          return { why: undefined, viaGateway, viaDirect };
+        });
+
+      const rows: Row[] = [];
+      // The default configuration (file store), then a memory store, to show what persisting each probe costs.
+      const byDefault = await measure({});
+      const inMemory = await measure({ store: "memory:" });
+      for (const [label, run, percentiles] of [
+        ["default file store", byDefault, [50, 99]],
+        ['store "memory:"', inMemory, [50]],
+      ] as const) {
+        for (const p of percentiles) {
+          const what = `everything.echo p${p}, probe_tool (fresh, ${label}) vs direct`;
+          if (run.why) {
+            rows.push(missing(GROUP, what, run.why, formatValue(percentile(run.viaDirect, p), "ms")));
+            continue;
+          }
+          const note = `target ≤ 1.3×; ${run.viaGateway.length} calls each over stdio; baseline = direct SDK client`;
+          rows.push(
+            compare(GROUP, what, percentile(run.viaGateway, p), percentile(run.viaDirect, p), "ms", note),
+          );
+        }
+      }
+      return rows;
+    } finally {
+      await direct.close();
+    }
+  },
+};
