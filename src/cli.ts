@@ -1,13 +1,8 @@
 #!/usr/bin/env node
+// Commands are imported when chosen, so `--help` and `--version` answer without loading the gateway.
 import { parseArgs } from "node:util";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { doctorCommand } from "./cli/doctor-command.js";
 import type { CommandIO } from "./cli/io.js";
-import { probeCommand } from "./cli/probe-command.js";
-import { runCommand } from "./cli/run-command.js";
-import { searchCommand } from "./cli/search-command.js";
-import { type Listen, serveCommand } from "./cli/serve-command.js";
-import { skillsCommand } from "./cli/skills-command.js";
+import type { Listen } from "./cli/serve-command.js";
 import { loadConfig } from "./config.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
 import { createLogger, type LogLevel } from "./logger.js";
@@ -83,7 +78,11 @@ async function main(argv: string[]): Promise<number> {
       const token = process.env.SKILLSMITH_TOKEN;
       const listen: Listen = values.http
         ? { kind: "http", host: values.host ?? "127.0.0.1", port, ...(token && { token }) }
-        : { kind: "stdio", transport: new StdioServerTransport() };
+        : {
+            kind: "stdio",
+            transport: new (await import("@modelcontextprotocol/sdk/server/stdio.js")).StdioServerTransport(),
+          };
+      const { serveCommand } = await import("./cli/serve-command.js");
       const shutdown = await serveCommand(config, listen, logger);
       await new Promise<void>((resolve) => {
         if (listen.kind === "stdio") {
@@ -104,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(limit) || limit < 1 || limit > 50)
         throw usage("--limit must be a whole number from 1 to 50");
       const config = await loadConfig(configPath);
-      return searchCommand(
+      return (await import("./cli/search-command.js")).searchCommand(
         config,
         { query, limit, ...(values.server && { server: values.server }) },
         io,
@@ -121,10 +120,14 @@ async function main(argv: string[]): Promise<number> {
         allowSideEffects: values["allow-side-effects"] ?? false,
         fresh: values.fresh ?? false,
       };
-      return probeCommand(config, probeArgs, io, logger);
+      return (await import("./cli/probe-command.js")).probeCommand(config, probeArgs, io, logger);
     }
     case "skills":
-      return skillsCommand(await loadConfig(configPath), io, logger);
+      return (await import("./cli/skills-command.js")).skillsCommand(
+        await loadConfig(configPath),
+        io,
+        logger,
+      );
     case "run": {
       const [name] = rest;
       if (!name) throw usage(`run needs a skill name: skillsmith run my-skill --input '{"a": 1}'`);
@@ -134,10 +137,14 @@ async function main(argv: string[]): Promise<number> {
         inputJson: values.input ?? "{}",
         ...(values.resume && { resume: values.resume }),
       };
-      return runCommand(config, runArgs, io, logger);
+      return (await import("./cli/run-command.js")).runCommand(config, runArgs, io, logger);
     }
     case "doctor":
-      return doctorCommand(await loadConfig(configPath), io, logger);
+      return (await import("./cli/doctor-command.js")).doctorCommand(
+        await loadConfig(configPath),
+        io,
+        logger,
+      );
     default:
       throw usage(`unknown command "${command}"`);
   }

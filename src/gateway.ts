@@ -45,6 +45,8 @@ export interface SearchResultItem {
 export interface SearchOutput {
   results: SearchResultItem[];
   total: number;
+  /** Servers still connecting whose tools are not searchable yet (no snapshot of them either). */
+  connecting?: string[];
 }
 
 export interface GatewayOptions {
@@ -209,7 +211,12 @@ export function createGateway(options: GatewayOptions): Gateway {
           };
         }),
       );
-      return { results, total };
+      const connecting = pool
+        .status()
+        .filter((s) => s.state === "connecting" && catalog.tools(s.name).length === 0)
+        .map((s) => s.name)
+        .filter((name) => server === undefined || name === server);
+      return { results, total, ...(connecting.length > 0 && { connecting }) };
     },
     probe: (request, signal) => prober.probe(request, signal),
     status: () => pool.status(),

@@ -24,7 +24,10 @@ const input = z.strictObject({
 
 function render(query: string, output: SearchOutput): string {
   if (output.results.length === 0) {
-    return `No tools match "${query}". Try other words for the job, or drop the server filter.`;
+    const waiting = output.connecting?.length
+      ? ` ${output.connecting.join(", ")} ${output.connecting.length === 1 ? "is" : "are"} still connecting; search again in a moment.`
+      : " Try other words for the job, or drop the server filter.";
+    return `No tools match "${query}".${waiting}`;
   }
   const lines = [`${output.results.length} of ${output.total} matches for "${query}":`];
   for (const r of output.results) {
@@ -32,6 +35,9 @@ function render(query: string, output: SearchOutput): string {
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
     if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
     if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
+  }
+  if (output.connecting?.length) {
+    lines.push(`(${output.connecting.join(", ")} still connecting: not searched yet.)`);
   }
   return lines.join("\n");
 }

@@ -2,7 +2,14 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOutput } from "../../src/gateway.js";
-import { realServers, removeDir, startGateway, type TestGateway, tempDir } from "../helpers/gateway.js";
+import {
+  realServers,
+  removeDir,
+  startGateway,
+  type TestGateway,
+  tempDir,
+  textOf,
+} from "../helpers/gateway.js";
 import { startLoggedGateway } from "../helpers/logged-gateway.js";
 import { isAlive, missingCommand, waitFor } from "../helpers/processes.js";
 
@@ -29,6 +36,26 @@ function hangingServer(pidFile: string) {
 }
 
 const names = (output: SearchOutput) => output.results.map((r) => r.name);
+
+describe("a server still connecting, with no snapshot", () => {
+  it("says so instead of only answering that nothing matches", async () => {
+    const dir = await tempDir();
+    const t = await startGateway(
+      { mcpServers: { slow: hangingServer(path.join(dir, "pid")) }, skillsmith: { store: "memory:" } },
+      dir,
+      false,
+    );
+    try {
+      const result = await t.call("search_tools", { query: "send an email" });
+      expect(result.isError).toBeFalsy();
+      expect((result.structuredContent as unknown as SearchOutput).connecting).toEqual(["slow"]);
+      expect(textOf(result)).toMatch(/slow is still connecting; search again in a moment/);
+    } finally {
+      await t.close();
+      await removeDir(dir);
+    }
+  });
+});
 
 describe("registry snapshots", () => {
   let dir: string;
