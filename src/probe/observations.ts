@@ -19,7 +19,7 @@ const observationSchema = z.object({
 export type Observation = z.infer<typeof observationSchema>;
 
 export interface Observations {
-  /** Merges the shape of one answer into the tool's memory; empty answers teach nothing. */
+  /** Merges the shape of one answer into the tool's memory (persisted in the background); empty answers teach nothing. */
   record(tool: ToolRecord, value: unknown): Promise<Shape | undefined>;
   get(tool: ToolRecord): Promise<Observation | undefined>;
 }
@@ -38,24 +38,37 @@ export function createObservations(store: StateStore): Observations {
     return found;
   }
 
+  // Answers of one tool arrive concurrently (parallel calls in a skill): merge them one at a time, none lost.
+  const merging = new Map<string, Promise<unknown>>();
+
+  async function merge(tool: ToolRecord, seen: Shape): Promise<Shape> {
+    const before = await load(tool);
+    // A changed definition may answer differently: start its memory afresh.
+    const shape = before && before.hash === tool.hash ? mergeShapes(before.shape, seen) : seen;
+    const observation: Observation = {
+      tool: tool.name,
+      hash: tool.hash,
+      shape,
+      count: before && before.hash === tool.hash ? before.count + 1 : 1,
+      updatedAt: new Date().toISOString(),
+    };
+    hot.set(tool.name, observation);
+    // Persisted in the background: the answer must not wait on a disk or Redis write (the store logs failures).
+    keyv.set(tool.name, observation).catch(() => {});
+    return shape;
+  }
+
   return {
-    async record(tool, value) {
-      if (isEmptyValue(value)) return undefined;
+    record(tool, value) {
+      if (isEmptyValue(value)) return Promise.resolve(undefined);
       const seen = shapeOf(value);
-      const before = await load(tool);
-      // A changed definition may answer differently: start its memory afresh.
-      const shape = before && before.hash === tool.hash ? mergeShapes(before.shape, seen) : seen;
-      const observation: Observation = {
-        tool: tool.name,
-        hash: tool.hash,
-        shape,
-        count: before && before.hash === tool.hash ? before.count + 1 : 1,
-        updatedAt: new Date().toISOString(),
-      };
-      hot.set(tool.name, observation);
-      // Persisted in the background: the answer must not wait on a disk or Redis write (the store logs failures).
-      keyv.set(tool.name, observation).catch(() => {});
-      return shape;
+      const next = (merging.get(tool.name) ?? Promise.resolve()).then(() => merge(tool, seen));
+      const settled = next.catch(() => {});
+      merging.set(tool.name, settled);
+      void settled.then(() => {
+        if (merging.get(tool.name) === settled) merging.delete(tool.name);
+      });
+      return next;
     },
     async get(tool) {
       const found = await load(tool);

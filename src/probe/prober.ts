@@ -69,6 +69,18 @@ function sourceOf(result: { structuredContent?: unknown }, value: unknown): Prob
     : "json";
 }
 
+/** A declared outputSchema beside what the tool really sent, and whether they agree. */
+function checkOutput(
+  declared: Record<string, unknown>,
+  structured: unknown,
+): NonNullable<ProbeResult["outputSchema"]> {
+  const problems =
+    structured === undefined
+      ? ["the tool declares an outputSchema but sent no structuredContent"]
+      : validateAgainst(declared, structured);
+  return { declared: renderShape(shapeOfSchema(declared), 2), matches: problems.length === 0, problems };
+}
+
 export function createProber(options: ProberOptions): Prober {
   const { catalog, pool, observations } = options;
   const cache = createProbeCache(options.store, options.cacheTtlMs ?? 5 * 60_000, probeResultSchema);
@@ -109,45 +121,51 @@ export function createProber(options: ProberOptions): Prober {
       }
 
       const started = performance.now();
+      const failed = (isError: boolean, error: string, extra: Partial<ProbeResult> = {}): ProbeResult => ({
+        tool: tool.name,
+        ok: false,
+        isError,
+        shape: `unknown (${isError ? "the tool answered with an error" : "the call failed"})`,
+        sample: null,
+        truncated: false,
+        tookMs: Math.round(performance.now() - started),
+        cached: false,
+        source: "none",
+        error,
+        ...extra,
+      });
       let result: Awaited<ReturnType<Pool["call"]>>;
       try {
         result = await pool.call(tool.server, tool.tool, request.arguments, signal ? { signal } : {});
       } catch (error) {
-        const message = errorMessage(error);
-        return {
-          tool: tool.name,
-          ok: false,
-          isError: false,
-          shape: "unknown (the call failed)",
-          sample: null,
-          truncated: false,
-          tookMs: Math.round(performance.now() - started),
-          cached: false,
-          source: "none",
-          error: error instanceof SkillsmithError ? `${error.code}: ${message}` : message,
-        };
+        return failed(
+          false,
+          error instanceof SkillsmithError ? `${error.code}: ${error.message}` : errorMessage(error),
+        );
       }
-      const tookMs = Math.round(performance.now() - started);
       if (result.isError) {
-        return {
-          tool: tool.name,
-          ok: false,
-          isError: true,
-          shape: "unknown (the tool answered with an error)",
-          ...trimSample(errorTextOf(result)),
-          tookMs,
-          cached: false,
+        const text = errorTextOf(result);
+        return failed(true, `${tool.name} answered with an error: ${text}`, {
+          ...trimSample(text),
           source: "text",
-          error: `${tool.name} answered with an error: ${errorTextOf(result)}`,
           hint: 'Check the arguments against the tool\'s description (search_tools with detail: "full").',
-        };
+        });
       }
 
+      const tookMs = Math.round(performance.now() - started);
       const value = payloadOf(result);
       const empty = isEmptyValue(value);
       const seen = shapeOf(value);
       const known = await observations.record(tool, value);
-      const declared = tool.outputSchema;
+      const hints = [
+        empty &&
+          "The answer was empty, so its shape is unknown. Probe again with arguments that return data (a folder with files, a query that matches).",
+        !empty &&
+          hasUnseenParts(seen) &&
+          "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
+        validator instanceof Error &&
+          `The tool's input schema could not be checked (${validator.message}); the arguments were passed as given.`,
+      ].filter((h): h is string => typeof h === "string");
       const outcome: ProbeResult = {
         tool: tool.name,
         ok: true,
@@ -158,26 +176,8 @@ export function createProber(options: ProberOptions): Prober {
         tookMs,
         cached: false,
         source: sourceOf(result, value),
-        ...(declared && {
-          outputSchema: (() => {
-            const problems =
-              result.structuredContent === undefined
-                ? ["the tool declares an outputSchema but sent no structuredContent"]
-                : validateAgainst(declared, result.structuredContent);
-            return {
-              declared: renderShape(shapeOfSchema(declared), 2),
-              matches: problems.length === 0,
-              problems,
-            };
-          })(),
-        }),
-        ...(empty && {
-          hint: "The answer was empty, so its shape is unknown. Probe again with arguments that return data (a folder with files, a query that matches).",
-        }),
-        ...(!empty &&
-          hasUnseenParts(seen) && {
-            hint: "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
-          }),
+        ...(tool.outputSchema && { outputSchema: checkOutput(tool.outputSchema, result.structuredContent) }),
+        ...(hints.length > 0 && { hint: hints.join(" ") }),
       };
       if (cacheable) cache.set(tool, request.arguments, outcome);
       return outcome;
