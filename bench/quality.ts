@@ -264,6 +264,13 @@ export const CHANGES: Array<{ change: string; kept: boolean; toggle: DeepPartial
   },
   { change: "first sentence as a title field", kept: false, toggle: { lead: true } },
   { change: "clauses scored on their own", kept: false, toggle: { clauses: 1 } },
+  {
+    change: "name, title, server boosted 1.5",
+    kept: true,
+    toggle: { boost: { name: 1, title: 1, description: 1, params: 1, server: 1 } },
+  },
+  { change: "minisearch's matched-terms multiplier", kept: false, toggle: { coordination: true } },
+  { change: "fuzzy match for unknown words", kept: false, toggle: { fuzzy: { distance: 0.2, weight: 0.3 } } },
 ];
 
 export async function ablation(

@@ -129,18 +129,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     stats: () => realSandbox?.stats() ?? { workers: 0, busy: 0, queued: 0, replaced: 0 },
     close: async () => realSandbox?.close(),
   };
+  const runner = createSkillRunner({
+    sandbox,
+    store,
+    catalog,
+    pool,
+    observations,
+    limits: config.sandbox,
+    logger,
+  });
   const skills = createSkills({
     store: createSkillStore(config.skillsDir, logger),
     sandbox,
-    runner: createSkillRunner({
-      sandbox,
-      store,
-      catalog,
-      pool,
-      observations,
-      limits: config.sandbox,
-      logger,
-    }),
+    runner,
     catalog,
     reserved: META_TOOL_NAMES,
   });
@@ -224,7 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       stopWatching();
       await sandbox.close();
       await pool.close();
-      await Promise.all(pending);
+      await Promise.all([...pending, runner.flush()]);
       await store.close();
     },
   };

@@ -64,6 +64,8 @@ export interface SkillRunner {
     options?: RunOptions,
   ): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Waits for run records still being written (before the store closes). */
+  flush(): Promise<void>;
 }
 
 export interface RunnerOptions {
@@ -83,6 +85,13 @@ const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 export function createSkillRunner(options: RunnerOptions): SkillRunner {
   const { sandbox, catalog, pool, observations, logger } = options;
   const runs = options.store.namespace<unknown>("runs");
+
+  const inFlight = new Set<Promise<void>>();
+  const track = (write: () => Promise<void>): Promise<void> => {
+    const promise = write().finally(() => inFlight.delete(promise));
+    inFlight.add(promise);
+    return promise;
+  };
 
   async function getRun(runId: string): Promise<RunRecord | undefined> {
     const parsed = runRecordSchema.safeParse(await runs.get(runId));
@@ -124,6 +133,9 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
 
   return {
     getRun,
+    async flush() {
+      await Promise.all(inFlight);
+    },
     async run(skill, input, runOptions = {}) {
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
@@ -135,6 +147,13 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
             {
               runId: runOptions.resume,
             },
+          );
+        }
+        if (replayFrom.status === "ok") {
+          throw new SkillsmithError(
+            "SKILL_INVALID",
+            `Run "${runOptions.resume}" finished successfully; there is nothing to resume. Run the skill again instead.`,
+            { runId: runOptions.resume },
           );
         }
         if (replayFrom.skill !== skill.name) {
@@ -166,18 +185,23 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         tookMs: 0,
       };
       const persist = runOptions.persist ?? true;
-      let saving = Promise.resolve();
-      // Saves are chained so the last write is the newest record; a failing store never fails the run.
-      const save = () => {
-        if (!persist) return saving;
-        const snapshot = structuredClone(record);
-        saving = saving
-          .then(() => runs.set(record.runId, snapshot, RUN_TTL_MS))
-          .then(
-            () => undefined,
-            (error) => logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
-          );
-        return saving;
+      // One write in flight at a time; steps completed meanwhile go out together in the next write, so a
+      // slow store (keyv-file rewrites its file) never queues one write per step. A failing store never fails the run.
+      let writing: Promise<void> | undefined;
+      let dirty = false;
+      const save = (): Promise<void> => {
+        if (!persist) return Promise.resolve();
+        dirty = true;
+        writing ??= track(async () => {
+          while (dirty) {
+            dirty = false;
+            await runs.set(record.runId, storedRecord(record), RUN_TTL_MS).catch((error: unknown) => {
+              logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`);
+            });
+          }
+          writing = undefined;
+        });
+        return writing;
       };
 
       const started = performance.now();
@@ -218,10 +242,20 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       } else {
         applyFailure(record, outcome.error);
       }
-      await save();
+      // A failed run is resumable only once its record is stored: answer after that write. A finished
+      // run's record is history; it is written in the background.
+      if (record.status === "failed") await save();
+      else void save();
       return record;
     },
   };
+}
+
+/** What is stored of a run: step values are kept only while the run may still be resumed. */
+function storedRecord(record: RunRecord): RunRecord {
+  const copy = structuredClone(record);
+  if (copy.status === "ok") copy.steps = copy.steps.map((s) => ({ ...s, value: null }));
+  return copy;
 }
 
 function applyFailure(record: RunRecord, failure: RunFailure): void {

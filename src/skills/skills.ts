@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { Catalog } from "../catalog/catalog.js";
 import type { IndexEntry } from "../catalog/search-index.js";
 import { SkillsmithError } from "../errors.js";
@@ -72,6 +74,16 @@ function indexEntry(skill: Skill): IndexEntry {
 
 export function createSkills(options: SkillsOptions): Skills {
   const { store, sandbox, runner, catalog } = options;
+  // A source that loaded once always loads: agents re-saving the same code (overwrite, new description,
+  // retries after a failed test) skip the round trip to a worker. Failures are not kept: one may be a timeout.
+  const loaded = new LRUCache<string, true>({ max: 500 });
+  const compile = async (code: string): Promise<string | undefined> => {
+    const key = createHash("sha256").update(code).digest("hex");
+    if (loaded.has(key)) return undefined;
+    const error = await sandbox.compile(code);
+    if (error === undefined) loaded.set(key, true);
+    return error;
+  };
   const listeners: Array<() => void> = [];
   let known = "";
   /** Re-indexes, and tells listeners when the set of skills or their versions changed. */
@@ -141,7 +153,7 @@ export function createSkills(options: SkillsOptions): Skills {
       if (compiled instanceof Error)
         throw invalid(name, `the inputSchema is not a valid JSON Schema: ${compiled.message}`);
 
-      const loadError = await sandbox.compile(request.code);
+      const loadError = await compile(request.code);
       if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
 
       const tools = literalCalls(request.code);

@@ -362,4 +362,20 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
+/** One throwaway load before taking work, so a worker's first real run does not pay for warming up. */
+function warmUp(): void {
+  const session = openSession(16 * 1024 * 1024, Date.now() + 1000);
+  try {
+    const prelude = session.vm.evalCode(PRELUDE, "prelude.js");
+    (prelude.error ?? prelude.value).dispose();
+    loadSkill(
+      session,
+      "export default async function run(input, { step }) { return step('warm', () => input); }",
+    ).dispose();
+  } finally {
+    closeSession(session, []);
+  }
+}
+
+warmUp();
 post({ t: "ready" });
