@@ -137,7 +137,7 @@ Ratio = Skillsmith ÷ baseline. How each row is measured:
    ranking; relevance binary (the gold tool names). Baseline: plain minisearch over the same tools.
 4. **Call overhead** — \`everything.echo\` through the built gateway (\`probe_tool\`, fresh) against a direct
    SDK client to the same server; both over stdio, calls interleaved in blocks.
-5. **Skills** — run_skill overhead and \`parallel\` speedup (once skills land).
+5. **Skills** — run_skill wall time of a skill making 3 echo calls, minus the same calls made directly: cold (first run in a fresh gateway, median of 5) and warm (p50), default file store and memory store; N slow calls in \`parallel\` vs a loop; sandbox worker pool RSS from /proc (workers 2 vs 1).
 6. **Startup** — from spawning the built gateway to the first \`search_tools\` answer that finds tools of all
    four servers (3 real + one fixture that takes 5 s to start), with and without registry snapshots;
    baseline: direct SDK clients connecting to all four and listing their tools.

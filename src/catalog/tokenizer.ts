@@ -44,7 +44,8 @@ export interface AnalyzeOptions {
   glosses?: boolean;
 }
 
-const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+// ー (U+30FC, the prolonged sound mark) is in no script of its own but belongs inside katakana words.
+const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30FC]+/gu;
 const HAN = /\p{Script=Han}/u;
 
 /** A file path: at least two segments joined by / or \ (an optional drive, ~ or . before); URLs are left alone. */
