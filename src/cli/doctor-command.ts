@@ -1,14 +1,11 @@
 import type { Config } from "../config.js";
-import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { type CommandIO, table } from "./io.js";
+import { withGateway } from "./with-gateway.js";
 
 /** Connects every server once and reports each one; non-zero when any failed. */
 export async function doctorCommand(config: Config, io: CommandIO, logger: Logger): Promise<number> {
-  const gateway = createGateway({ config, logger });
-  try {
-    await gateway.start();
-    await gateway.settled();
+  return withGateway(config, logger, async (gateway) => {
     const statuses = gateway.status();
     const rows = statuses.map((s) => [
       s.name,
@@ -27,7 +24,5 @@ export async function doctorCommand(config: Config, io: CommandIO, logger: Logge
             "Check each command and its arguments in mcp.json, or set skillsmith.servers.<name>.disabled.",
     );
     return failed.length === 0 ? 0 : 1;
-  } finally {
-    await gateway.close();
-  }
+  });
 }

@@ -1,9 +1,9 @@
 import type { Config } from "../config.js";
-import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { renderProbe } from "../tools/probe-tool.js";
 import type { CommandIO } from "./io.js";
 import { parseJsonObject } from "./json-argument.js";
+import { withGateway } from "./with-gateway.js";
 
 export interface ProbeArgs {
   tool: string;
@@ -20,10 +20,7 @@ export async function probeCommand(
   logger: Logger,
 ): Promise<number> {
   const toolArguments = parseJsonObject(args.argumentsJson, "The arguments");
-  const gateway = createGateway({ config, logger });
-  try {
-    await gateway.start();
-    await gateway.settled();
+  return withGateway(config, logger, async (gateway) => {
     const result = await gateway.probe({
       tool: args.tool,
       arguments: toolArguments,
@@ -32,7 +29,5 @@ export async function probeCommand(
     });
     io.out(renderProbe(result));
     return result.ok ? 0 : 1;
-  } finally {
-    await gateway.close();
-  }
+  });
 }

@@ -1,9 +1,9 @@
 import type { Config } from "../config.js";
-import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { renderRun } from "../tools/skill-tools.js";
 import type { CommandIO } from "./io.js";
 import { parseJsonObject } from "./json-argument.js";
+import { withGateway } from "./with-gateway.js";
 
 export interface RunArgs {
   name: string;
@@ -19,10 +19,7 @@ export async function runCommand(
   logger: Logger,
 ): Promise<number> {
   const input = parseJsonObject(args.inputJson, "--input");
-  const gateway = createGateway({ config, logger });
-  try {
-    await gateway.start();
-    await gateway.settled();
+  return withGateway(config, logger, async (gateway) => {
     const run = await gateway.skills.run(args.name, input, {
       ...(args.resume !== undefined && { resume: args.resume }),
       onStep: (step) =>
@@ -32,7 +29,5 @@ export async function runCommand(
     });
     io.out(renderRun(run));
     return run.status === "ok" ? 0 : 1;
-  } finally {
-    await gateway.close();
-  }
+  });
 }

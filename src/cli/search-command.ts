@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
-import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { type CommandIO, table } from "./io.js";
+import { withGateway } from "./with-gateway.js";
 
 export interface SearchArgs {
   query: string;
@@ -16,10 +16,7 @@ export async function searchCommand(
   io: CommandIO,
   logger: Logger,
 ): Promise<number> {
-  const gateway = createGateway({ config, logger });
-  try {
-    await gateway.start();
-    await gateway.settled();
+  return withGateway(config, logger, async (gateway) => {
     const { results, total } = await gateway.search({
       query: args.query,
       limit: args.limit,
@@ -34,7 +31,5 @@ export async function searchCommand(
     io.out(table([["#", "name", "score", "description"], ...rows]));
     io.out(`\n${results.length} of ${total} matches.`);
     return 0;
-  } finally {
-    await gateway.close();
-  }
+  });
 }

@@ -43,7 +43,7 @@ describe("a server still connecting, with no snapshot", () => {
     const t = await startGateway(
       { mcpServers: { slow: hangingServer(path.join(dir, "pid")) }, skillsmith: { store: "memory:" } },
       dir,
-      false,
+      { wait: false },
     );
     try {
       const result = await t.call("search_tools", { query: "send an email" });
@@ -111,7 +111,7 @@ describe("registry snapshots", () => {
         skillsmith: { store: "memory:" },
       },
       dir,
-      false,
+      { wait: false },
     );
     try {
       const sum = await t.call("search_tools", { query: "add two numbers together", limit: 3 });
@@ -174,7 +174,7 @@ describe("registry snapshots", () => {
         skillsmith: { store: "memory:" },
       },
       staleDir,
-      false,
+      { wait: false },
     );
     try {
       // start() has loaded the snapshot and only begun connecting: the catalog is the snapshot's.

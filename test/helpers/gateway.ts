@@ -7,6 +7,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { parseConfig } from "../../src/config.js";
 import { createGateway, type Gateway } from "../../src/gateway.js";
+import type { Logger } from "../../src/logger.js";
 import { createServer } from "../../src/server.js";
 
 const require = createRequire(import.meta.url);
@@ -42,18 +43,29 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** An in-process gateway built from an mcp.json object, with an SDK client connected over InMemoryTransport. */
+export interface StartOptions {
+  /** Wait until every server has connected or failed once (default true). */
+  wait?: boolean;
+  /** Like `skillsmith serve`: pre-warmed sandbox, skills folder watched. */
+  serving?: boolean;
+  logger?: Logger;
+}
+
+/** An in-process gateway built from an mcp.json object, with an SDK client connected over InMemoryTransport; retries back off from 50 ms. */
 export async function startGateway(
   raw: unknown,
   baseDir: string,
-  waitForServers = true,
-  /** Like `skillsmith serve`: pre-warmed sandbox, skills folder watched. */
-  serving = false,
+  options: StartOptions = {},
 ): Promise<TestGateway> {
   const config = parseConfig(raw, { file: path.join(baseDir, "mcp.json"), baseDir });
-  const gateway = createGateway({ config, serving, connection: { backoffMs: 50, maxBackoffMs: 500 } });
+  const gateway = createGateway({
+    config,
+    serving: options.serving ?? false,
+    ...(options.logger && { logger: options.logger }),
+    connection: { backoffMs: 50, maxBackoffMs: 500 },
+  });
   await gateway.start();
-  if (waitForServers) await gateway.settled();
+  if (options.wait ?? true) await gateway.settled();
   const server = createServer(gateway);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: "test", version: "0" });
@@ -69,6 +81,20 @@ export async function startGateway(
       await gateway.close();
     },
   };
+}
+
+/** A skill run as run_skill's structuredContent shows it. */
+export interface RunView {
+  ok: boolean;
+  runId: string;
+  result: unknown;
+  steps: Array<{ index: number; label: string; replayed: boolean; shape: string }>;
+  calls: number;
+  error?: string;
+  failedStep?: { index: number; label: string } | null;
+  limit?: string;
+  resumedFrom?: string;
+  warnings?: string[];
 }
 
 export async function removeDir(dir: string): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type RunView,
   realServerEntries,
   removeDir,
   startGateway,
@@ -9,18 +10,6 @@ import {
   tempDir,
   textOf,
 } from "../helpers/gateway.js";
-
-interface RunView {
-  ok: boolean;
-  runId: string;
-  result: unknown;
-  steps: Array<{ index: number; label: string; replayed: boolean }>;
-  calls: number;
-  error?: string;
-  failedStep?: { index: number; label: string } | null;
-  limit?: string;
-  resumedFrom?: string;
-}
 
 describe("the skill sandbox", () => {
   let dir: string;

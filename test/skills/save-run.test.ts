@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type RunView,
   realServerEntries,
   removeDir,
   startGateway,
@@ -34,17 +35,6 @@ const SCHEMA = {
   },
   required: ["pairs", "prefix"],
 };
-
-interface RunView {
-  ok: boolean;
-  runId: string;
-  result: unknown;
-  steps: Array<{ index: number; label: string; replayed: boolean; shape: string }>;
-  calls: number;
-  error?: string;
-  failedStep?: { index: number; label: string } | null;
-  limit?: string;
-}
 
 describe("save_skill and run_skill over real servers", () => {
   let dir: string;

@@ -53,8 +53,8 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
       mcpServers: realServerEntries(root, path.join(dir, "memory.jsonl")),
       skillsmith: { store: `redis://127.0.0.1:${port}`, registryDir: "registry" },
     };
-    a = await startGateway(config, dir, true, true);
-    b = await startGateway(config, dir, true, true);
+    a = await startGateway(config, dir, { serving: true });
+    b = await startGateway(config, dir, { serving: true });
   });
 
   afterAll(async () => {
