@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +34,14 @@ export function realServerEntries(root: string, memoryFile: string) {
     memory: { command: process.execPath, args: [realServers.memory], env: { MEMORY_FILE_PATH: memoryFile } },
     everything: { command: process.execPath, args: [realServers.everything] },
   };
+}
+
+/** A temp folder for one test file: `root` for the filesystem server, and the three real servers' entries. */
+export async function realServersWorkspace() {
+  const dir = await tempDir();
+  const root = path.join(dir, "root");
+  await mkdir(root, { recursive: true });
+  return { dir, root, servers: realServerEntries(root, path.join(dir, "memory.jsonl")) };
 }
 
 export interface TestGateway {

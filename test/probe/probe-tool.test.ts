@@ -3,11 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  realServerEntries,
+  realServersWorkspace,
   removeDir,
   startGateway,
   type TestGateway,
-  tempDir,
   textOf,
 } from "../helpers/gateway.js";
 
@@ -32,11 +31,10 @@ describe("probe_tool over real servers", () => {
   let permissive: TestGateway;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    root = path.join(dir, "root");
-    await mkdir(path.join(root, "notes"), { recursive: true });
+    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
+    ({ dir, root, servers } = await realServersWorkspace());
+    await mkdir(path.join(root, "notes"));
     await writeFile(path.join(root, "hello.txt"), "hello world\n");
-    const servers = realServerEntries(root, path.join(dir, "memory.jsonl"));
     t = await startGateway(
       {
         mcpServers: servers,

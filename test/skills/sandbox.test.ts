@@ -1,13 +1,12 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type RunView,
-  realServerEntries,
+  realServersWorkspace,
   removeDir,
   startGateway,
   type TestGateway,
-  tempDir,
   textOf,
 } from "../helpers/gateway.js";
 
@@ -17,12 +16,11 @@ describe("the skill sandbox", () => {
   let t: TestGateway;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    root = path.join(dir, "root");
-    await mkdir(root);
+    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
+    ({ dir, root, servers } = await realServersWorkspace());
     t = await startGateway(
       {
-        mcpServers: realServerEntries(root, path.join(dir, "memory.jsonl")),
+        mcpServers: servers,
         skillsmith: {
           store: "file:state",
           sandbox: { timeoutMs: 1500, memoryMb: 16, maxCalls: 5, maxResultBytes: 2048 },

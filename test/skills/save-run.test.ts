@@ -1,13 +1,11 @@
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type RunView,
-  realServerEntries,
+  realServersWorkspace,
   removeDir,
   startGateway,
   type TestGateway,
-  tempDir,
   textOf,
 } from "../helpers/gateway.js";
 
@@ -42,11 +40,10 @@ describe("save_skill and run_skill over real servers", () => {
   let config: unknown;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    const root = path.join(dir, "root");
-    await mkdir(root);
+    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
+    ({ dir, servers } = await realServersWorkspace());
     config = {
-      mcpServers: realServerEntries(root, path.join(dir, "memory.jsonl")),
+      mcpServers: servers,
       skillsmith: { store: "file:state", sandbox: { timeoutMs: 3000 } },
     };
     t = await startGateway(config, dir);

@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  realServerEntries,
+  realServersWorkspace,
   removeDir,
   startGateway,
   type TestGateway,
-  tempDir,
   textOf,
 } from "../helpers/gateway.js";
 
@@ -33,9 +32,8 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
   let b: TestGateway;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    root = path.join(dir, "root");
-    await mkdir(root);
+    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
+    ({ dir, root, servers } = await realServersWorkspace());
     const port = await freePort();
     redis = spawn(
       "redis-server",
@@ -50,7 +48,7 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
       });
     });
     const config = {
-      mcpServers: realServerEntries(root, path.join(dir, "memory.jsonl")),
+      mcpServers: servers,
       skillsmith: { store: `redis://127.0.0.1:${port}`, registryDir: "registry" },
     };
     a = await startGateway(config, dir, { serving: true });
