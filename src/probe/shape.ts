@@ -53,12 +53,27 @@ function stringFormat(value: string): string | undefined {
   return undefined;
 }
 
+/** Servers often send JSON inside a string field ({content: "[{…}]"}): say what that JSON holds. */
+function jsonTextFormat(value: string, depth: number): string | undefined {
+  if (value.length > 1_000_000 || !/^\s*[[{]/.test(value)) return undefined;
+  try {
+    // Comments cannot nest: the inner shape's notes become parentheses.
+    const inner = renderShape(shapeOf(JSON.parse(value), depth + 1)).replace(/\/\* (.*?) \*\//g, "($1)");
+    return `JSON text: ${inner.length > 300 ? `${inner.slice(0, 299)}…` : inner}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function shapeOf(value: unknown, depth = 0): Shape {
   if (value === null || value === undefined) return { kind: "null" };
   if (depth >= MAX_DEPTH) return { kind: "unknown" };
   switch (typeof value) {
     case "string": {
-      const format = stringFormat(value) ?? (value.includes("\n") ? textFormat(value) : undefined);
+      const format =
+        stringFormat(value) ??
+        jsonTextFormat(value, depth) ??
+        (value.includes("\n") ? textFormat(value) : undefined);
       return format ? { kind: "string", format } : { kind: "string" };
     }
     case "number":

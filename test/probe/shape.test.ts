@@ -71,6 +71,13 @@ describe("shape inference", () => {
     expect(oneLine("line one\nline two")).toBe("string /* lines of text */");
   });
 
+  it("says what JSON sent inside a string holds", () => {
+    expect(oneLine({ content: '[{"name": "a.txt", "type": "file"}]' })).toBe(
+      "{ content: string /* JSON text: { name: string; type: string; }[] (1 items) */; }",
+    );
+    expect(oneLine({ content: "{not json" })).toBe("{ content: string; }");
+  });
+
   it("knows an empty answer, and parts that were never seen", () => {
     for (const empty of [null, "", "  ", [], {}]) expect(isEmptyValue(empty)).toBe(true);
     expect(isEmptyValue({ entities: [] })).toBe(false);
