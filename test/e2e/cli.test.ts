@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { realServers, removeDir, tempDir } from "../helpers/gateway.js";
+import { realServerEntries, realServers, removeDir, tempDir } from "../helpers/gateway.js";
 import { assertBuilt, cliScript, missingCommand, repoRoot } from "../helpers/processes.js";
 
 interface Run {
@@ -42,11 +42,7 @@ describe("the skillsmith CLI", () => {
     await write("not-json", "{ mcpServers: ");
     await write("with-ghost", {
       mcpServers: {
-        memory: {
-          command: process.execPath,
-          args: [realServers.memory],
-          env: { MEMORY_FILE_PATH: path.join(dir, "memory.jsonl") },
-        },
+        memory: realServerEntries(dir, path.join(dir, "memory.jsonl")).memory,
         ghost: missingCommand,
       },
       skillsmith: { store: "memory:" },

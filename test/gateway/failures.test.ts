@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerStatus } from "../../src/downstream/connection.js";
 import { SkillsmithError } from "../../src/errors.js";
 import type { SearchOutput } from "../../src/gateway.js";
-import { realServers, removeDir, tempDir, textOf } from "../helpers/gateway.js";
+import { realServerEntries, removeDir, tempDir, textOf } from "../helpers/gateway.js";
 import { type LoggedGateway, startLoggedGateway } from "../helpers/logged-gateway.js";
 import { fixtureEntry, missingCommand, waitFor } from "../helpers/processes.js";
 
@@ -21,11 +21,7 @@ describe("servers that fail to start or crash", () => {
     t = await startLoggedGateway(
       {
         mcpServers: {
-          memory: {
-            command: process.execPath,
-            args: [realServers.memory],
-            env: { MEMORY_FILE_PATH: path.join(dir, "memory.jsonl") },
-          },
+          memory: realServerEntries(dir, path.join(dir, "memory.jsonl")).memory,
           ghost: missingCommand,
           dead: {
             command: process.execPath,

@@ -31,20 +31,21 @@ describe("probe_tool over real servers", () => {
   let permissive: TestGateway;
 
   beforeAll(async () => {
-    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
-    ({ dir, root, servers } = await realServersWorkspace());
+    const workspace = await realServersWorkspace();
+    dir = workspace.dir;
+    root = workspace.root;
     await mkdir(path.join(root, "notes"));
     await writeFile(path.join(root, "hello.txt"), "hello world\n");
     t = await startGateway(
       {
-        mcpServers: servers,
+        mcpServers: workspace.servers,
         skillsmith: { store: "file:state", servers: { everything: { timeoutMs: 300 } } },
       },
       dir,
     );
     permissive = await startGateway(
       {
-        mcpServers: { files: servers.files },
+        mcpServers: { files: workspace.servers.files },
         skillsmith: { store: "memory:", registryDir: "registry2", servers: { files: { probe: "any" } } },
       },
       dir,

@@ -16,11 +16,12 @@ describe("the skill sandbox", () => {
   let t: TestGateway;
 
   beforeAll(async () => {
-    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
-    ({ dir, root, servers } = await realServersWorkspace());
+    const workspace = await realServersWorkspace();
+    dir = workspace.dir;
+    root = workspace.root;
     t = await startGateway(
       {
-        mcpServers: servers,
+        mcpServers: workspace.servers,
         skillsmith: {
           store: "file:state",
           sandbox: { timeoutMs: 1500, memoryMb: 16, maxCalls: 5, maxResultBytes: 2048 },

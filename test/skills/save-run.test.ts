@@ -40,10 +40,10 @@ describe("save_skill and run_skill over real servers", () => {
   let config: unknown;
 
   beforeAll(async () => {
-    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
-    ({ dir, servers } = await realServersWorkspace());
+    const workspace = await realServersWorkspace();
+    dir = workspace.dir;
     config = {
-      mcpServers: servers,
+      mcpServers: workspace.servers,
       skillsmith: { store: "file:state", sandbox: { timeoutMs: 3000 } },
     };
     t = await startGateway(config, dir);

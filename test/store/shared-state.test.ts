@@ -32,8 +32,9 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
   let b: TestGateway;
 
   beforeAll(async () => {
-    let servers: Awaited<ReturnType<typeof realServersWorkspace>>["servers"];
-    ({ dir, root, servers } = await realServersWorkspace());
+    const workspace = await realServersWorkspace();
+    dir = workspace.dir;
+    root = workspace.root;
     const port = await freePort();
     redis = spawn(
       "redis-server",
@@ -48,7 +49,7 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
       });
     });
     const config = {
-      mcpServers: servers,
+      mcpServers: workspace.servers,
       skillsmith: { store: `redis://127.0.0.1:${port}`, registryDir: "registry" },
     };
     a = await startGateway(config, dir, { serving: true });
