@@ -52,6 +52,17 @@ const sandboxSchema = z.strictObject({
   workers: z.int().min(1).max(64).default(2),
 });
 
+/** Streamable HTTP serving (`serve --http`): request size and the life of client sessions. */
+const httpSchema = z.strictObject({
+  maxBodyBytes: z
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  sessionIdleMs: z.int().min(1000).max(7 * 24 * 3600 * 1000).default(30 * 60_000),
+  maxSessions: z.int().min(1).max(100_000).default(1000),
+});
+
 const skillsmithSchema = z.strictObject({
   skillsDir: z.string().min(1).default("skills"),
   registryDir: z.string().min(1).default("registry"),
@@ -61,6 +72,11 @@ const skillsmithSchema = z.strictObject({
     .default("file:.skillsmith/state"),
   servers: z.record(z.string(), serverOptionsSchema).default({}),
   sandbox: sandboxSchema.default(sandboxSchema.parse({})),
+  /** How long a call waits for its server's first connection (or a reconnect) before failing; never past the call's own timeout. */
+  startupWaitMs: z.int().min(0).max(3_600_000).default(20_000),
+  /** How long search_tools waits, on a first start, for servers with neither a snapshot nor a finished listing. */
+  searchWaitMs: z.int().min(0).max(3_600_000).default(5_000),
+  http: httpSchema.default(httpSchema.parse({})),
 });
 
 const configFileSchema = z.object({
@@ -73,6 +89,7 @@ const configFileSchema = z.object({
 
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
 export type SandboxOptions = z.infer<typeof sandboxSchema>;
+export type HttpServingOptions = z.infer<typeof httpSchema>;
 
 export type StdioServerConfig = {
   kind: "stdio";
@@ -100,6 +117,9 @@ export interface Config {
   /** `file:<absolute path>`, `redis://…` or `memory:`. */
   store: string;
   sandbox: SandboxOptions;
+  startupWaitMs: number;
+  searchWaitMs: number;
+  http: HttpServingOptions;
 }
 
 const defaultServerOptions = serverOptionsSchema.parse({});
@@ -198,6 +218,9 @@ export function parseConfig(
     registryDir: resolve(skillsmith.registryDir),
     store,
     sandbox: skillsmith.sandbox,
+    startupWaitMs: skillsmith.startupWaitMs,
+    searchWaitMs: skillsmith.searchWaitMs,
+    http: skillsmith.http,
   };
 }
 
