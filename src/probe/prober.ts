@@ -6,12 +6,12 @@ import { errorTextOf, payloadOf } from "../downstream/payload.js";
 import type { Pool } from "../downstream/pool.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { StateStore } from "../store/state-store.js";
-import { compileSchema, describeErrors, validateAgainst } from "./json-schema.js";
-import type { Observations } from "./observations.js";
+import { compileSchema, describeErrors, validateAgainst } from "../json-schema.js";
+import type { Observations } from "../shapes/observations.js";
 import { probeRefusal } from "./policy.js";
 import { createProbeCache } from "./probe-cache.js";
-import { trimSample } from "./sample.js";
-import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "./shape.js";
+import { trimSample } from "../shapes/sample.js";
+import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "../shapes/shape.js";
 
 export interface ProbeRequest {
   tool: string;

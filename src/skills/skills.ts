@@ -3,7 +3,7 @@ import { LRUCache } from "lru-cache";
 import type { Catalog } from "../catalog/catalog.js";
 import type { IndexEntry } from "../catalog/search-index.js";
 import { SkillsmithError } from "../errors.js";
-import { compileSchema, validateAgainst } from "../probe/json-schema.js";
+import { compileSchema, validateAgainst } from "../json-schema.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import type { Skill, SkillStore } from "./skill-store.js";

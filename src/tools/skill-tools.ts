@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Gateway } from "../gateway.js";
-import { trimSample } from "../probe/sample.js";
+import { trimSample } from "../shapes/sample.js";
 import type { RunRecord } from "../skills/runner.js";
 import type { SaveOutcome } from "../skills/skills.js";
 import { defineMetaTool, type ToolContext } from "./meta-tool.js";

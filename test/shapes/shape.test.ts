@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { trimSample } from "../../src/probe/sample.js";
+import { trimSample } from "../../src/shapes/sample.js";
 import {
   hasUnseenParts,
   isEmptyValue,
@@ -7,8 +7,8 @@ import {
   renderShape,
   shapeOf,
   shapeOfSchema,
-} from "../../src/probe/shape.js";
-import { textFormat } from "../../src/probe/text-format.js";
+} from "../../src/shapes/shape.js";
+import { textFormat } from "../../src/shapes/text-format.js";
 
 const oneLine = (value: unknown) => renderShape(shapeOf(value));
 
