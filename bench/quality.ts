@@ -1,7 +1,7 @@
 /**
  * Search quality on LiveMCPBench: Skillsmith's ranking vs a plain BM25 baseline, over the same tools.
  *
- * Metric (as ../shared/data/README.md defines it): task-level retrieval with the task's `query`;
+ * Metric (as bench/data/README.md defines it): task-level retrieval with the task's `query`;
  * binary relevance, relevant = every tool name in `gold`; a gold name matches any server's tool of that
  * name, so a ranking of `server.tool` hits is turned into a list of tool names, deduplicated (first
  * occurrence kept), before it is cut at k. nDCG@10 uses the ideal ranking of min(|gold|, 10) relevant
@@ -21,7 +21,7 @@ import { createSearchIndex, DEFAULT_RANKING, type RankingOptions } from "../src/
 import { toToolRecord } from "../src/catalog/tool-record.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_DATA_DIR = resolve(here, "../../shared/data");
+export const DEFAULT_DATA_DIR = resolve(here, "data");
 export const DEFAULT_REGISTRY_FILE = resolve(DEFAULT_DATA_DIR, "livemcptool-tools.json");
 export const DEFAULT_QUERIES_FILE = resolve(DEFAULT_DATA_DIR, "livemcpbench-dev.json");
 

@@ -1,7 +1,7 @@
 /**
  * The paper's case study, end to end, through an MCP client only: a scripted agent saves every attachment of
  * the inbox messages from one sender into a OneDrive folder. Outlook and OneDrive fixtures (Graph-shaped answers)
- * stand among the 527 real tools of ../shared/data/livemcptool-tools.json, served over streamable HTTP by one
+ * stand among the 527 real tools of bench/data/livemcptool-tools.json, served over streamable HTTP by one
  * registry-server process, so discovery is not trivial.
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
