@@ -59,7 +59,11 @@ const httpSchema = z.strictObject({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(4 * 1024 * 1024),
-  sessionIdleMs: z.int().min(1000).max(7 * 24 * 3600 * 1000).default(30 * 60_000),
+  sessionIdleMs: z
+    .int()
+    .min(1000)
+    .max(7 * 24 * 3600 * 1000)
+    .default(30 * 60_000),
   maxSessions: z.int().min(1).max(100_000).default(1000),
 });
 

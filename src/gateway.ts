@@ -1,4 +1,5 @@
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Root, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { createToolCalls } from "./calls/tool-calls.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.js";
 import { clip, paramsLine } from "./catalog/render.js";
 import { createSnapshots } from "./catalog/snapshots.js";
@@ -9,8 +10,8 @@ import { createPool, type Pool, type PoolOptions } from "./downstream/pool.js";
 import { errorMessage } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { META_TOOL_NAMES } from "./meta-tool-names.js";
+import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
 import { createObservations } from "./shapes/observations.js";
-import { createProber, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
 import { renderShape } from "./shapes/shape.js";
 import { createSkillRunner } from "./skills/runner.js";
 import { createSandbox, type Sandbox } from "./skills/sandbox/sandbox.js";
@@ -72,13 +73,27 @@ export interface Gateway {
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
   settled(): Promise<void>;
+  /** On a first start, waits (up to `searchWaitMs`) for servers that have neither a snapshot nor a listing yet. */
   search(input: SearchInput): Promise<SearchOutput>;
-  probe(request: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult>;
+  probe(request: ProbeRequest, context?: ProbeContext): Promise<ProbeResult>;
+  /**
+   * A client in front of the gateway offers its roots to the downstream servers (the union of every client's
+   * roots is what a server gets on roots/list). Returns the way to withdraw them, when that client goes.
+   */
+  offerRoots(source: RootsSource): () => void;
+  /** A client said its roots changed: the servers are told, and ask again. */
+  rootsChanged(): void;
   status(): ServerStatus[];
   close(): Promise<void>;
 }
 
+export interface RootsSource {
+  listRoots(): Promise<Root[]>;
+}
+
 const SUMMARY_CHARS = 200;
+/** A client that does not answer roots/list in this time is left out of the union. */
+const ROOTS_TIMEOUT_MS = 5000;
 
 function sameTools(a: ToolRecord[] | undefined, b: ToolRecord[]): boolean {
   if (!a || a.length !== b.length) return false;
@@ -110,11 +125,31 @@ export function createGateway(options: GatewayOptions): Gateway {
     pending.add(write);
   };
 
+  const rootsSources = new Set<RootsSource>();
+  async function unionOfRoots(): Promise<Root[]> {
+    const lists = await Promise.all(
+      [...rootsSources].map((source) =>
+        Promise.race([
+          source.listRoots(),
+          new Promise<Root[]>((resolve) => setTimeout(resolve, ROOTS_TIMEOUT_MS, []).unref()),
+        ]).catch((error: unknown) => {
+          logger.debug(`a client's roots/list failed: ${errorMessage(error)}`);
+          return [];
+        }),
+      ),
+    );
+    const byUri = new Map<string, Root>();
+    for (const root of lists.flat()) if (!byUri.has(root.uri)) byUri.set(root.uri, root);
+    return [...byUri.values()];
+  }
+
   const pool = createPool({
     servers: config.servers,
     logger,
     version: VERSION,
     onTools,
+    startupWaitMs: config.startupWaitMs,
+    roots: unionOfRoots,
     ...(options.connection && { connection: options.connection }),
   });
 
@@ -129,30 +164,34 @@ export function createGateway(options: GatewayOptions): Gateway {
     stats: () => realSandbox?.stats() ?? { workers: 0, busy: 0, queued: 0, replaced: 0 },
     close: async () => realSandbox?.close(),
   };
-  const runner = createSkillRunner({
-    sandbox,
-    store,
-    catalog,
-    pool,
-    observations,
-    limits: config.sandbox,
-    logger,
-  });
+  const calls = createToolCalls({ catalog, pool, observations, logger });
+  const runner = createSkillRunner({ sandbox, store, catalog, calls, limits: config.sandbox, logger });
   const skills = createSkills({
     store: createSkillStore(config.skillsDir, logger),
     sandbox,
     runner,
     catalog,
+    calls,
     reserved: META_TOOL_NAMES,
   });
 
   let stopWatching = () => {};
 
+  /** Servers still making their first connection with nothing of theirs in the catalog: search would miss them. */
+  async function unlisted(server: string | undefined): Promise<void> {
+    const waiting = pool
+      .status()
+      .filter((s) => s.state === "connecting" && (server === undefined || s.name === server))
+      .filter((s) => catalog.tools(s.name).length === 0);
+    if (waiting.length === 0 || config.searchWaitMs === 0) return;
+    const budget = AbortSignal.timeout(config.searchWaitMs);
+    // A server that fails or stays slow is reported as connecting in the answer, not as an error.
+    await Promise.all(waiting.map((s) => pool.ready(s.name, budget).catch(() => {})));
+  }
+
   const prober = createProber({
-    catalog,
-    pool,
+    calls,
     store,
-    observations,
     serverOptions: (server) => {
       const found = optionsOf.get(server);
       if (!found) throw new Error(`no options for server "${server}"`);
@@ -186,6 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     settled: () => pool.settled(),
     async search({ query, limit, server, detail }) {
+      await unlisted(server);
       const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
       const results = await Promise.all(
         hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
@@ -219,7 +259,15 @@ export function createGateway(options: GatewayOptions): Gateway {
         .filter((name) => server === undefined || name === server);
       return { results, total, ...(connecting.length > 0 && { connecting }) };
     },
-    probe: (request, signal) => prober.probe(request, signal),
+    probe: (request, context) => prober.probe(request, context),
+    offerRoots(source) {
+      rootsSources.add(source);
+      pool.rootsChanged();
+      return () => {
+        if (rootsSources.delete(source)) pool.rootsChanged();
+      };
+    },
+    rootsChanged: () => pool.rootsChanged(),
     status: () => pool.status(),
     async close() {
       stopWatching();

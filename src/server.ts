@@ -1,9 +1,11 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
+  RootsListChangedNotificationSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
@@ -52,14 +54,24 @@ function describeSkill(skill: Skill): Tool {
 export function createServer(gateway: Gateway, logger?: Logger): Server {
   const server = new Server(
     { name: "skillsmith", title: "Skillsmith", version: VERSION },
-    { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
   );
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
   const listed = META_TOOLS.map(describeTool);
   const stopListening = gateway.skills.onChange(() => {
     server.sendToolListChanged().catch(() => {});
   });
-  server.onclose = stopListening;
+  // A client with roots offers them to the downstream servers for as long as it is connected.
+  let withdrawRoots = () => {};
+  server.oninitialized = () => {
+    if (!server.getClientCapabilities()?.roots) return;
+    withdrawRoots = gateway.offerRoots({ listRoots: async () => (await server.listRoots()).roots });
+    server.setNotificationHandler(RootsListChangedNotificationSchema, () => gateway.rootsChanged());
+  };
+  server.onclose = () => {
+    stopListening();
+    withdrawRoots();
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...listed, ...gateway.skills.list().map(describeSkill)],
@@ -69,19 +81,44 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
     const name = request.params.name;
     const tool = byName.get(name);
     const progressToken = request.params._meta?.progressToken;
+    let lastProgress = 0;
+    const progress: ToolContext["progress"] = async (value, total, message) => {
+      if (progressToken === undefined) return;
+      // The spec wants every notification's progress above the one before; sources mix (steps, tools).
+      lastProgress = value > lastProgress ? value : lastProgress + 0.001;
+      await extra.sendNotification({
+        method: "notifications/progress",
+        params: {
+          progressToken,
+          progress: lastProgress,
+          ...(total !== undefined && { total }),
+          ...(message && { message }),
+        },
+      });
+    };
+    const client = server.getClientCapabilities() ?? {};
     const context: ToolContext = {
       signal: extra.signal,
-      async progress(progress, total, message) {
-        if (progressToken === undefined) return;
-        await extra.sendNotification({
-          method: "notifications/progress",
-          params: {
-            progressToken,
-            progress,
-            ...(total !== undefined && { total }),
-            ...(message && { message }),
-          },
-        });
+      progress,
+      relay: {
+        ...(progressToken !== undefined && {
+          progress: ({ progress: value, total, message }) =>
+            void progress(value, total, message).catch(() => {}),
+        }),
+        log: (message) =>
+          void server.sendLoggingMessage(message, extra.sessionId).catch((error: unknown) => {
+            logger?.debug(`could not pass a log message on to the client: ${String(error)}`);
+          }),
+        ...(client.elicitation && {
+          elicit: (params, signal) =>
+            extra.sendRequest({ method: "elicitation/create", params }, ElicitResultSchema, { signal }),
+        }),
+        ...(client.sampling && {
+          sample: (params, signal) =>
+            extra.sendRequest({ method: "sampling/createMessage", params }, CreateMessageResultSchema, {
+              signal,
+            }),
+        }),
       },
     };
     if (!tool) {
@@ -90,10 +127,14 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
           errorResult(error, `Skill '${name}' failed`),
         );
       }
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `Unknown tool "${name}". Skillsmith's tools are ${[...byName.keys()].join(", ")} and the saved skills; ` +
-          "downstream tools are found with search_tools and called through probe_tool or skills.",
+      // A plain Error with a code: the SDK sends its message as is, where McpError's would carry an
+      // "MCP error -32602:" prefix that the client's McpError then adds a second time.
+      throw Object.assign(
+        new Error(
+          `Unknown tool "${name}". Skillsmith's tools are ${[...byName.keys()].join(", ")} and the saved skills; ` +
+            "downstream tools are found with search_tools and called through probe_tool or skills.",
+        ),
+        { code: ErrorCode.InvalidParams },
       );
     }
     const parsed = tool.input.safeParse(request.params.arguments ?? {});

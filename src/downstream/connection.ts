@@ -3,6 +3,19 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type CallToolResult,
   CallToolResultSchema,
+  type CreateMessageRequest,
+  CreateMessageRequestSchema,
+  type CreateMessageResult,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+  ErrorCode,
+  ListRootsRequestSchema,
+  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema,
+  McpError,
+  type Progress,
+  type Root,
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -38,12 +51,28 @@ export interface ConnectionOptions {
   /** First retry delay; doubles up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** How long a call waits for a server that is connecting (first start, or reconnecting after a crash). */
+  startupWaitMs?: number;
   transportFactory?: (server: ServerConfig) => Transport;
+  /** The roots the clients in front of the gateway offer, handed to servers that ask (roots/list). */
+  roots?: () => Promise<Root[]>;
+}
+
+/**
+ * Where a downstream server's messages about a call go: the client whose request made it. A method is
+ * absent when that client cannot take it (no progress token, no elicitation or sampling capability).
+ */
+export interface CallRelay {
+  progress?(progress: Progress): void;
+  log?(message: LoggingMessageNotification["params"]): void;
+  elicit?(params: ElicitRequest["params"], signal: AbortSignal): Promise<ElicitResult>;
+  sample?(params: CreateMessageRequest["params"], signal: AbortSignal): Promise<CreateMessageResult>;
 }
 
 export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  relay?: CallRelay;
 }
 
 export interface Connection {
@@ -51,10 +80,27 @@ export interface Connection {
   start(): void;
   /** Resolves when the first connection attempt has settled (ready or failed). */
   firstAttempt(): Promise<void>;
+  /**
+   * Resolves once the server is ready. A server connecting (its first start, or back after a crash) is waited
+   * for, up to `startupWaitMs` or the signal; a server that failed to start rejects at once with the reason.
+   */
+  ready(signal?: AbortSignal): Promise<void>;
   status(): ServerStatus;
   call(tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<CallToolResult>;
+  /** Tells the server the clients' roots changed (it may ask for them again). */
+  rootsChanged(): void;
   close(): Promise<void>;
 }
+
+/**
+ * What Skillsmith offers a downstream server as its client: whatever the clients in front of it can do. A request
+ * that no client in front can take is refused with a clear error (see `relayFor`).
+ */
+const CLIENT_CAPABILITIES = {
+  roots: { listChanged: true },
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+};
 
 /**
  * The least time a server gets to start and list its tools. `timeoutMs` is the per-call timeout; a start may
@@ -68,9 +114,26 @@ export function createConnection(options: ConnectionOptions): Connection {
   const startTimeoutMs = Math.max(server.options.timeoutMs, MIN_START_TIMEOUT_MS);
   const backoffMs = options.backoffMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 60_000;
+  const startupWaitMs = options.startupWaitMs ?? 20_000;
   const makeTransport = options.transportFactory ?? createTransport;
   const limiter = createLimiter(server.options.concurrency);
   const stderrTail: string[] = [];
+  /** The relays of the calls in flight, oldest first: a server's logs and requests belong to them. */
+  const inFlight = new Set<{ relay: CallRelay }>();
+
+  /** The oldest call in flight whose client can take this kind of request; the server sends it on a call's behalf. */
+  function relayFor<K extends "elicit" | "sample">(kind: K, what: string): NonNullable<CallRelay[K]> {
+    for (const { relay } of inFlight) {
+      const handler = relay[kind];
+      if (handler) return handler.bind(relay) as NonNullable<CallRelay[K]>;
+    }
+    throw new McpError(
+      ErrorCode.InvalidRequest,
+      inFlight.size === 0
+        ? `Skillsmith forwards ${what} requests only during a tool call, to the client that made it; no call is in flight.`
+        : `The client calling through Skillsmith did not declare the ${what} capability, so the request cannot be forwarded.`,
+    );
+  }
 
   let state: ServerState = server.options.disabled ? "disabled" : "connecting";
   let client: Client | undefined;
@@ -81,6 +144,12 @@ export function createConnection(options: ConnectionOptions): Connection {
   let retryAt: number | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let failures = 0;
+  /** The last failure was a ready connection closing (a crash), not a start that failed. */
+  let crashed = false;
+  const stateWaiters = new Set<() => void>();
+  const stateChanged = () => {
+    for (const waiter of [...stateWaiters]) waiter();
+  };
   let listing: Promise<void> | undefined;
   let relistAgain = false;
   let resolveFirst: () => void = () => {};
@@ -141,10 +210,11 @@ export function createConnection(options: ConnectionOptions): Connection {
     return listing;
   }
 
-  function scheduleRetry(reason: string) {
+  function scheduleRetry(reason: string, crash = false) {
     if (state === "closed") return;
     state = "failed";
     lastError = reason;
+    crashed = crash;
     failures++;
     const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
     retryAt = Date.now() + delay;
@@ -152,6 +222,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     say(log(`${reason}; retrying in ${Math.round(delay / 1000)}s`));
     retryTimer = setTimeout(connect, delay);
     retryTimer.unref();
+    stateChanged();
   }
 
   async function connect(): Promise<void> {
@@ -161,7 +232,23 @@ export function createConnection(options: ConnectionOptions): Connection {
     attempts++;
     stderrTail.length = 0;
     const started = performance.now();
-    const c = new Client({ name: "skillsmith", version: options.version }, { capabilities: {} });
+    const c = new Client(
+      { name: "skillsmith", version: options.version },
+      { capabilities: CLIENT_CAPABILITIES },
+    );
+    c.setRequestHandler(ElicitRequestSchema, (request, extra) =>
+      relayFor("elicit", "elicitation")(request.params, extra.signal),
+    );
+    c.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
+      relayFor("sample", "sampling")(request.params, extra.signal),
+    );
+    c.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: (await options.roots?.()) ?? [] }));
+    c.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      logger.debug(
+        log(`log (${notification.params.level}): ${JSON.stringify(notification.params.data)}`.slice(0, 1000)),
+      );
+      for (const { relay } of inFlight) relay.log?.(notification.params);
+    });
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       relist(c).catch((error) =>
         logger.warn(log(`re-listing tools after list_changed failed: ${errorMessage(error)}`)),
@@ -171,7 +258,8 @@ export function createConnection(options: ConnectionOptions): Connection {
     c.onclose = () => {
       if (client !== c || state === "closed") return;
       client = undefined;
-      if (opened) scheduleRetry(`connection closed (server exited or crashed)${describe("").trimEnd()}`);
+      if (opened)
+        scheduleRetry(`connection closed (server exited or crashed)${describe("").trimEnd()}`, true);
     };
     try {
       const transport = makeTransport(server);
@@ -187,7 +275,9 @@ export function createConnection(options: ConnectionOptions): Connection {
       state = "ready";
       lastError = undefined;
       failures = 0;
+      crashed = false;
       logger.info(log(`ready with ${toolCount} tools in ${connectMs} ms`));
+      stateChanged();
     } catch (error) {
       const reason = `failed to start: ${describe(error)}`;
       if (client === c) client = undefined;
@@ -198,8 +288,53 @@ export function createConnection(options: ConnectionOptions): Connection {
     }
   }
 
+  const unavailable = () =>
+    new SkillsmithError(
+      "SERVER_UNAVAILABLE",
+      `Server "${server.name}" is ${state}${lastError ? `: ${lastError}` : ""}. Run \`skillsmith doctor\` to see why.`,
+      { server: server.name, state },
+    );
+
+  /** Connecting now, or about to reconnect after its first crash: worth waiting for rather than failing. */
+  const comingUp = () => state === "connecting" || (state === "failed" && crashed && failures === 1);
+
+  function ready(signal?: AbortSignal): Promise<void> {
+    if (state === "ready") return Promise.resolve();
+    if (!comingUp()) return Promise.reject(unavailable());
+    const budget = AbortSignal.timeout(startupWaitMs);
+    const stop = signal ? AbortSignal.any([signal, budget]) : budget;
+    return new Promise<void>((resolve, reject) => {
+      const settle = (outcome: () => void) => {
+        stateWaiters.delete(onChange);
+        stop.removeEventListener("abort", onAbort);
+        outcome();
+      };
+      const onChange = () => {
+        if (state === "ready") settle(resolve);
+        else if (!comingUp()) settle(() => reject(unavailable()));
+      };
+      const onAbort = () =>
+        settle(() =>
+          reject(
+            budget.aborted
+              ? new SkillsmithError(
+                  "SERVER_UNAVAILABLE",
+                  `Server "${server.name}" is still ${state} after ${startupWaitMs} ms${lastError ? ` (${lastError})` : ""}; ` +
+                    "try again in a moment, raise skillsmith.startupWaitMs to wait longer, or run `skillsmith doctor`.",
+                  { server: server.name, state },
+                )
+              : stop.reason,
+          ),
+        );
+      if (stop.aborted) return onAbort();
+      stateWaiters.add(onChange);
+      stop.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   return {
     name: server.name,
+    ready,
     start() {
       if (state === "connecting" && attempts === 0) void connect();
     },
@@ -218,21 +353,26 @@ export function createConnection(options: ConnectionOptions): Connection {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, timeout]) : timeout;
       const where = `${server.name}.${tool}`;
+      const relay = callOptions.relay ?? {};
+      const progress = relay.progress?.bind(relay);
       try {
+        await ready(signal);
         return await limiter.run(async () => {
           const c = client;
-          if (!c || state !== "ready") {
-            throw new SkillsmithError(
-              "SERVER_UNAVAILABLE",
-              `Server "${server.name}" is ${state}${lastError ? `: ${lastError}` : ""}. Run \`skillsmith doctor\` to see why.`,
-              { server: server.name, state },
-            );
+          if (!c || state !== "ready") throw unavailable();
+          // One entry per call: calls of one run share a relay, and each must stay until it ends.
+          const entry = { relay };
+          inFlight.add(entry);
+          try {
+            const result = await c.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
+              signal,
+              timeout: timeoutMs,
+              ...(progress && { onprogress: progress }),
+            });
+            return result as CallToolResult;
+          } finally {
+            inFlight.delete(entry);
           }
-          const result = await c.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
-            signal,
-            timeout: timeoutMs,
-          });
-          return result as CallToolResult;
         }, signal);
       } catch (error) {
         if (error instanceof SkillsmithError) throw error;
@@ -242,9 +382,16 @@ export function createConnection(options: ConnectionOptions): Connection {
         throw new SkillsmithError("CALL_FAILED", `Call to ${where} failed: ${cause}`, { tool: where, cause });
       }
     },
+    rootsChanged() {
+      if (state !== "ready") return;
+      client?.sendRootsListChanged().catch((error: unknown) => {
+        logger.debug(log(`could not tell it the roots changed: ${errorMessage(error)}`));
+      });
+    },
     async close() {
       state = "closed";
       if (retryTimer) clearTimeout(retryTimer);
+      stateChanged();
       const c = client;
       client = undefined;
       resolveFirst();

@@ -15,6 +15,8 @@ export interface PoolOptions {
   logger: Logger;
   version: string;
   onTools(server: string, tools: Tool[]): void;
+  startupWaitMs?: number;
+  roots?: ConnectionOptions["roots"];
   connection?: Partial<Pick<ConnectionOptions, "backoffMs" | "maxBackoffMs" | "transportFactory">>;
 }
 
@@ -25,6 +27,10 @@ export interface Pool {
   settled(): Promise<void>;
   servers(): string[];
   status(): ServerStatus[];
+  /** Waits for a server that is connecting (see Connection.ready); rejects for an unknown or failed one. */
+  ready(server: string, signal?: AbortSignal): Promise<void>;
+  /** Tells every connected server that the clients' roots changed. */
+  rootsChanged(): void;
   call(
     server: string,
     tool: string,
@@ -44,9 +50,20 @@ export function createPool(options: PoolOptions): Pool {
         logger: options.logger,
         version: options.version,
         onTools: options.onTools,
+        ...(options.startupWaitMs !== undefined && { startupWaitMs: options.startupWaitMs }),
+        ...(options.roots && { roots: options.roots }),
       }),
     ]),
   );
+  const connection = (server: string): Connection => {
+    const found = connections.get(server);
+    if (found) return found;
+    throw new SkillsmithError(
+      "TOOL_NOT_FOUND",
+      `Unknown server "${server}". Known servers: ${[...connections.keys()].join(", ") || "none"}.`,
+      { server, known: [...connections.keys()] },
+    );
+  };
   return {
     start() {
       for (const c of connections.values()) c.start();
@@ -56,17 +73,11 @@ export function createPool(options: PoolOptions): Pool {
     },
     servers: () => [...connections.keys()],
     status: () => [...connections.values()].map((c) => c.status()),
-    async call(server, tool, args, callOptions) {
-      const connection = connections.get(server);
-      if (!connection) {
-        throw new SkillsmithError(
-          "TOOL_NOT_FOUND",
-          `Unknown server "${server}". Known servers: ${[...connections.keys()].join(", ") || "none"}.`,
-          { server, known: [...connections.keys()] },
-        );
-      }
-      return connection.call(tool, args, callOptions);
+    ready: async (server, signal) => connection(server).ready(signal),
+    rootsChanged() {
+      for (const c of connections.values()) c.rootsChanged();
     },
+    call: async (server, tool, args, callOptions) => connection(server).call(tool, args, callOptions),
     async close() {
       await Promise.all([...connections.values()].map((c) => c.close()));
     },

@@ -1,17 +1,16 @@
+import type { ContentBlock } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Catalog } from "../catalog/catalog.js";
-import type { ToolRecord } from "../catalog/tool-record.js";
+import type { CallOutcome, ToolCalls } from "../calls/tool-calls.js";
 import type { ServerOptions } from "../config.js";
-import { errorTextOf, payloadOf } from "../downstream/payload.js";
-import type { Pool } from "../downstream/pool.js";
+import type { CallRelay } from "../downstream/connection.js";
+import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
-import type { StateStore } from "../store/state-store.js";
-import { compileSchema, describeErrors, validateAgainst } from "../json-schema.js";
-import type { Observations } from "../shapes/observations.js";
-import { probeRefusal } from "./policy.js";
-import { createProbeCache } from "./probe-cache.js";
+import { validateAgainst } from "../json-schema.js";
 import { trimSample } from "../shapes/sample.js";
 import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "../shapes/shape.js";
+import type { StateStore } from "../store/state-store.js";
+import { probeRefusal } from "./policy.js";
+import { createProbeCache } from "./probe-cache.js";
 
 export interface ProbeRequest {
   tool: string;
@@ -40,24 +39,27 @@ export const probeResultSchema = z.object({
     .optional(),
   error: z.string().optional(),
   hint: z.string().optional(),
+  /** The answer's non-text content blocks themselves (images, audio, resources), size-capped; sent as content. */
+  blocks: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 export type ProbeResult = z.infer<typeof probeResultSchema>;
 
 export interface ProberOptions {
-  catalog: Catalog;
-  pool: Pool;
+  calls: ToolCalls;
   store: StateStore;
-  observations: Observations;
   serverOptions(server: string): ServerOptions;
   /** How long a read-only probe's answer is served from the cache. */
   cacheTtlMs?: number;
 }
 
+export interface ProbeContext {
+  signal?: AbortSignal;
+  relay?: CallRelay;
+}
+
 export interface Prober {
-  probe(request: ProbeRequest, signal?: AbortSignal): Promise<ProbeResult>;
-  /** Resolves a `server.tool` name, or throws TOOL_NOT_FOUND with suggestions. */
-  resolve(name: string): ToolRecord;
+  probe(request: ProbeRequest, context?: ProbeContext): Promise<ProbeResult>;
 }
 
 function sourceOf(result: { structuredContent?: unknown }, value: unknown): ProbeResult["source"] {
@@ -81,36 +83,36 @@ function checkOutput(
   return { declared: renderShape(shapeOfSchema(declared), 2), matches: problems.length === 0, problems };
 }
 
+/** Caps on the content blocks a probe hands back whole: enough for an icon or a page, not for a video. */
+const MEDIA_BLOCK_CHARS = 512 * 1024;
+const MEDIA_TOTAL_CHARS = 1024 * 1024;
+
+/** The answer's image, audio and resource blocks, as the tool sent them, within the caps; `left` counts the rest. */
+function mediaBlocks(content: ContentBlock[]): { blocks: Array<Record<string, unknown>>; left: number } {
+  const blocks: Array<Record<string, unknown>> = [];
+  let left = 0;
+  let total = 0;
+  for (const block of content) {
+    if (block.type === "text") continue;
+    const size = JSON.stringify(block).length;
+    if (size > MEDIA_BLOCK_CHARS || total + size > MEDIA_TOTAL_CHARS) {
+      left++;
+      continue;
+    }
+    total += size;
+    blocks.push(block);
+  }
+  return { blocks, left };
+}
+
 export function createProber(options: ProberOptions): Prober {
-  const { catalog, pool, observations } = options;
+  const { calls } = options;
   const cache = createProbeCache(options.store, options.cacheTtlMs ?? 5 * 60_000, probeResultSchema);
 
-  function resolve(name: string): ToolRecord {
-    const record = catalog.get(name);
-    if (record) return record;
-    const words = name.replace(/[._-]+/g, " ").trim();
-    const suggestions = words ? catalog.search({ query: words, limit: 3 }).hits.map((h) => h.entry.name) : [];
-    const format = name.includes(".") ? "" : ' Tools are named "server.tool", e.g. "files.read_text_file".';
-    throw new SkillsmithError(
-      "TOOL_NOT_FOUND",
-      `Unknown tool "${name}".${format}${suggestions.length ? ` Did you mean: ${suggestions.join(", ")}?` : ""} Use search_tools to find tools.`,
-      { tool: name, suggestions },
-    );
-  }
-
   return {
-    resolve,
-    async probe(request, signal) {
-      const tool = resolve(request.tool);
-      const validator = compileSchema(tool.inputSchema);
-      if (!(validator instanceof Error) && !validator(request.arguments)) {
-        const problems = describeErrors(validator.errors);
-        throw new SkillsmithError(
-          "INVALID_ARGUMENTS",
-          `Invalid arguments for ${tool.name}; nothing was called:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-          { tool: tool.name, issues: problems },
-        );
-      }
+    async probe(request, context = {}) {
+      const prepared = await calls.prepare(request.tool, request.arguments, context.signal);
+      const { tool } = prepared;
       const refusal = probeRefusal(tool, options.serverOptions(tool.server), request.allowSideEffects);
       if (refusal) throw new SkillsmithError("PROBE_REFUSED", refusal, { tool: tool.name, reason: refusal });
 
@@ -134,15 +136,16 @@ export function createProber(options: ProberOptions): Prober {
         error,
         ...extra,
       });
-      let result: Awaited<ReturnType<Pool["call"]>>;
+      let outcome: CallOutcome;
       try {
-        result = await pool.call(tool.server, tool.tool, request.arguments, signal ? { signal } : {});
+        outcome = await calls.invoke(prepared, context);
       } catch (error) {
         return failed(
           false,
           error instanceof SkillsmithError ? `${error.code}: ${error.message}` : errorMessage(error),
         );
       }
+      const { result, value, tookMs } = outcome;
       if (result.isError) {
         const text = errorTextOf(result);
         return failed(true, `${tool.name} answered with an error: ${text}`, {
@@ -152,21 +155,22 @@ export function createProber(options: ProberOptions): Prober {
         });
       }
 
-      const tookMs = Math.round(performance.now() - started);
-      const value = payloadOf(result);
+      const { blocks, left } = mediaBlocks(result.content ?? []);
       const empty = isEmptyValue(value);
       const seen = shapeOf(value);
-      const known = await observations.record(tool, value);
+      const known = await outcome.observed;
       const hints = [
         empty &&
           "The answer was empty, so its shape is unknown. Probe again with arguments that return data (a folder with files, a query that matches).",
         !empty &&
           hasUnseenParts(seen) &&
           "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
-        validator instanceof Error &&
-          `The tool's input schema could not be checked (${validator.message}); the arguments were passed as given.`,
+        left > 0 &&
+          `${left} non-text block(s) of the answer were left out: over ${MEDIA_BLOCK_CHARS} characters each, or ${MEDIA_TOTAL_CHARS} in all.`,
+        prepared.unchecked !== undefined &&
+          `The tool's input schema could not be checked (${prepared.unchecked}); the arguments were passed as given.`,
       ].filter((h): h is string => typeof h === "string");
-      const outcome: ProbeResult = {
+      const probed: ProbeResult = {
         tool: tool.name,
         ok: true,
         isError: false,
@@ -178,9 +182,10 @@ export function createProber(options: ProberOptions): Prober {
         source: sourceOf(result, value),
         ...(tool.outputSchema && { outputSchema: checkOutput(tool.outputSchema, result.structuredContent) }),
         ...(hints.length > 0 && { hint: hints.join(" ") }),
+        ...(blocks.length > 0 && { blocks }),
       };
-      if (cacheable) cache.set(tool, request.arguments, outcome);
-      return outcome;
+      if (cacheable) cache.set(tool, request.arguments, probed);
+      return probed;
     },
   };
 }

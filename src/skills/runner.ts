@@ -1,14 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { clip } from "../catalog/render.js";
 import type { SandboxOptions } from "../config.js";
-import { errorTextOf, payloadOf } from "../downstream/payload.js";
-import type { Pool } from "../downstream/pool.js";
+import type { CallRelay } from "../downstream/connection.js";
+import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { validateAgainst } from "../json-schema.js";
-import type { Observations } from "../shapes/observations.js";
 import { renderShape, shapeOf } from "../shapes/shape.js";
 import type { StateStore } from "../store/state-store.js";
 import type { RunFailure, RunLimits } from "./sandbox/protocol.js";
@@ -55,6 +54,8 @@ export interface RunOptions {
   onStep?(step: StepRecord, done: number): void;
   /** Test runs before a save are not kept for resume. */
   persist?: boolean;
+  /** Where downstream progress, logs and requests of the run's calls go (the client that started the run). */
+  relay?: CallRelay;
 }
 
 export interface SkillRunner {
@@ -72,8 +73,7 @@ export interface RunnerOptions {
   sandbox: Sandbox;
   store: StateStore;
   catalog: Catalog;
-  pool: Pool;
-  observations: Observations;
+  calls: ToolCalls;
   limits: SandboxOptions;
   logger: Logger;
 }
@@ -83,7 +83,7 @@ const MAX_LOG_LINES = 200;
 const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export function createSkillRunner(options: RunnerOptions): SkillRunner {
-  const { sandbox, catalog, pool, observations, logger } = options;
+  const { sandbox, catalog, calls, logger } = options;
   const runs = options.store.namespace<unknown>("runs");
 
   const inFlight = new Set<Promise<void>>();
@@ -112,22 +112,11 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     });
   }
 
-  /** The skill's `call`: the same pool, timeouts and limits as every other call; answers also teach shapes. */
-  async function call(name: string, args: unknown): Promise<unknown> {
-    const tool = catalog.get(name);
-    if (!tool)
-      throw new Error(`Unknown tool "${name}"; tools are named "server.tool" (find them with search_tools).`);
-    if (args === null || typeof args !== "object" || Array.isArray(args)) {
-      throw new Error(`call("${name}", args): args must be an object`);
-    }
-    const problems = validateAgainst(tool.inputSchema, args);
-    if (problems.length > 0) throw new Error(`Invalid arguments for ${name}: ${problems.join("; ")}`);
-    const result = await pool.call(tool.server, tool.tool, args as Record<string, unknown>);
+  /** The skill's `call`: the one call path; an answer the tool marks as an error rejects with its text. */
+  async function call(name: string, args: unknown, relay: CallRelay | undefined): Promise<unknown> {
+    const prepared = await calls.prepare(name, args);
+    const { result, value } = await calls.invoke(prepared, relay ? { relay } : {});
     if (result.isError) throw new Error(`${name} answered with an error: ${errorTextOf(result)}`);
-    const value = payloadOf(result);
-    observations
-      .record(tool, value)
-      .catch((error) => logger.debug(`could not record the shape of ${name}: ${errorMessage(error)}`));
     return value;
   }
 
@@ -220,7 +209,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         {
           call: (name, args) => {
             record.calls++;
-            return call(name, args);
+            return call(name, args, runOptions.relay);
           },
           onStep(step) {
             const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
+import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { IndexEntry } from "../catalog/search-index.js";
 import { SkillsmithError } from "../errors.js";
@@ -44,6 +45,7 @@ export interface SkillsOptions {
   sandbox: Sandbox;
   runner: SkillRunner;
   catalog: Catalog;
+  calls: Pick<ToolCalls, "resolve">;
   /** Names a skill may not take (the meta-tools). */
   reserved: readonly string[];
 }
@@ -73,7 +75,7 @@ function indexEntry(skill: Skill): IndexEntry {
 }
 
 export function createSkills(options: SkillsOptions): Skills {
-  const { store, sandbox, runner, catalog } = options;
+  const { store, sandbox, runner, catalog, calls } = options;
   // A source that loaded once always loads: agents re-saving the same code (overwrite, new description,
   // retries after a failed test) skip the round trip to a worker. Failures are not kept: one may be a timeout.
   const loaded = new LRUCache<string, true>({ max: 500 });
@@ -157,17 +159,31 @@ export function createSkills(options: SkillsOptions): Skills {
       if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
 
       const tools = literalCalls(request.code);
-      const unknown = tools.filter((t) => !catalog.get(t));
+      // Resolving waits for servers still connecting, so a save right after start sees every tool.
+      const resolved = await Promise.all(
+        tools.map((t) =>
+          calls.resolve(t).then(
+            (record) => ({ name: t, record }),
+            (error: unknown) => ({ name: t, error }),
+          ),
+        ),
+      );
+      const unknown = resolved.filter((r) => "error" in r).map((r) => r.name);
       if (unknown.length > 0) {
+        const why = resolved.flatMap((r) =>
+          "error" in r && r.error instanceof SkillsmithError && r.error.code === "SERVER_UNAVAILABLE"
+            ? [` ${r.error.message}`]
+            : [],
+        );
         throw invalid(
           name,
-          `the code calls tools that do not exist: ${unknown.join(", ")}. Find the right names with search_tools.`,
-          {
-            unknownTools: unknown,
-          },
+          `the code calls tools that do not exist: ${unknown.join(", ")}. Find the right names with search_tools.${[...new Set(why)].join("")}`,
+          { unknownTools: unknown },
         );
       }
-      const pins = Object.fromEntries(tools.map((t) => [t, catalog.get(t)?.hash ?? ""]));
+      const pins = Object.fromEntries(
+        resolved.flatMap((r) => ("record" in r ? [[r.name, r.record.hash]] : [])),
+      );
 
       let testRun: RunRecord | undefined;
       if (request.test) {

@@ -1,12 +1,15 @@
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
+import type { CallRelay } from "../downstream/connection.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 
 export interface ToolContext {
   signal: AbortSignal;
-  /** Sends a progress notification when the client asked for them. */
+  /** Sends a progress notification when the client asked for them; values only ever increase. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Carries the downstream server's progress, logs, elicitation and sampling requests back to this client. */
+  relay: CallRelay;
 }
 
 /** One of Skillsmith's own tools: its contract (zod in, JSON Schema out) and its handler. */

@@ -52,9 +52,13 @@ export const probeTool = defineMetaTool({
   input,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(args, gateway, context): Promise<CallToolResult> {
-    const result = await gateway.probe(args, context.signal);
+    const { blocks = [], ...result } = await gateway.probe(args, {
+      signal: context.signal,
+      relay: context.relay,
+    });
+    // Images, audio and resources come back as themselves beside the text, so the client can show them.
     return {
-      content: [{ type: "text", text: renderProbe(result) }],
+      content: [{ type: "text", text: renderProbe(result) }, ...(blocks as CallToolResult["content"])],
       structuredContent: result,
       isError: !result.ok,
     };

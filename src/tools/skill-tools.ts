@@ -66,10 +66,21 @@ export async function runSkillTool(
   context: ToolContext,
   options: { resume?: string; timeoutMs?: number } = {},
 ): Promise<CallToolResult> {
+  let done = 0;
   const run = await gateway.skills.run(name, input, {
     ...options,
-    onStep: (step, done) =>
-      void context.progress(done, undefined, `step ${step.index} "${step.label}" done`).catch(() => {}),
+    // Under the run's progress token, a tool's own progress moves the count within the step under way.
+    relay: {
+      ...context.relay,
+      progress: ({ progress, total, message }) =>
+        void context
+          .progress(done + (total ? Math.min(progress / total, 0.99) : 0), undefined, message)
+          .catch(() => {}),
+    },
+    onStep: (step, count) => {
+      done = count;
+      void context.progress(count, undefined, `step ${step.index} "${step.label}" done`).catch(() => {});
+    },
   });
   return {
     content: [{ type: "text", text: renderRun(run) }],
