@@ -38,3 +38,12 @@ export class SkillsmithError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A JSON-RPC error to throw from a protocol handler. The SDK sends a thrown error's `code` and `message` as
+ * they are; an McpError's message already carries an "MCP error <code>:" prefix that the receiving SDK adds
+ * a second time.
+ */
+export function protocolError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}

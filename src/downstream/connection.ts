@@ -13,14 +13,13 @@ import {
   ListRootsRequestSchema,
   type LoggingMessageNotification,
   LoggingMessageNotificationSchema,
-  McpError,
   type Progress,
   type Root,
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerConfig } from "../config.js";
-import { errorMessage, SkillsmithError } from "../errors.js";
+import { errorMessage, protocolError, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createLimiter } from "./limiter.js";
 import { createTransport } from "./transport.js";
@@ -127,7 +126,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       const handler = relay[kind];
       if (handler) return handler.bind(relay) as NonNullable<CallRelay[K]>;
     }
-    throw new McpError(
+    throw protocolError(
       ErrorCode.InvalidRequest,
       inFlight.size === 0
         ? `Skillsmith forwards ${what} requests only during a tool call, to the client that made it; no call is in flight.`

@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { IndexEntry } from "../catalog/search-index.js";
+import type { CallRelay } from "../downstream/connection.js";
 import { SkillsmithError } from "../errors.js";
 import { compileSchema, validateAgainst } from "../json-schema.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
@@ -34,7 +35,8 @@ export interface Skills {
   load(): Promise<void>;
   list(): Skill[];
   get(name: string): Skill | undefined;
-  save(request: SaveRequest): Promise<SaveOutcome>;
+  /** `relay`: where the test run's downstream progress, logs and requests go (the client saving). */
+  save(request: SaveRequest, options?: { relay?: CallRelay }): Promise<SaveOutcome>;
   run(name: string, input: unknown, options?: RunOptions): Promise<RunRecord>;
   /** Called after every save, so a server can announce its new tool list; returns the way to stop listening. */
   onChange(listener: () => void): () => void;
@@ -124,7 +126,7 @@ export function createSkills(options: SkillsOptions): Skills {
       };
     },
 
-    async save(request) {
+    async save(request, saveOptions = {}) {
       const { name } = request;
       if (!SKILL_NAME.test(name)) {
         throw invalid(
@@ -191,9 +193,7 @@ export function createSkills(options: SkillsOptions): Skills {
         testRun = await runner.run(
           { name, version: (before?.version ?? 0) + 1, code: request.code, tools: pins },
           request.test.input,
-          {
-            persist: false,
-          },
+          { persist: false, ...(saveOptions.relay && { relay: saveOptions.relay }) },
         );
         if (testRun.status !== "ok") {
           const at = testRun.failedStep

@@ -125,8 +125,8 @@ export const saveSkill = defineMetaTool({
       .describe("Replace an existing skill of the same name (the old version is kept)."),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler(request, gateway) {
-    const outcome = await gateway.skills.save(request);
+  async handler(request, gateway, context) {
+    const outcome = await gateway.skills.save(request, { relay: context.relay });
     const structured = {
       name: outcome.name,
       version: outcome.version,

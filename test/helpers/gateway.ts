@@ -57,6 +57,8 @@ export interface StartOptions {
   /** Like `skillsmith serve`: pre-warmed sandbox, skills folder watched. */
   serving?: boolean;
   logger?: Logger;
+  /** The client to connect (e.g. one declaring elicitation, sampling or roots); a plain SDK client by default. */
+  client?: Client;
 }
 
 /** An in-process gateway built from an mcp.json object, with an SDK client connected over InMemoryTransport; retries back off from 50 ms. */
@@ -76,7 +78,7 @@ export async function startGateway(
   if (options.wait ?? true) await gateway.settled();
   const server = createServer(gateway);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: "test", version: "0" });
+  const client = options.client ?? new Client({ name: "test", version: "0" });
   await server.connect(serverSide);
   await client.connect(clientSide);
   return {
