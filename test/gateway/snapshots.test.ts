@@ -11,7 +11,7 @@ import {
   textOf,
 } from "../helpers/gateway.js";
 import { startLoggedGateway } from "../helpers/logged-gateway.js";
-import { isAlive, missingCommand, waitFor } from "../helpers/processes.js";
+import { hangingServer, isAlive, missingCommand, waitFor } from "../helpers/processes.js";
 
 interface Snapshot {
   server: string;
@@ -23,25 +23,16 @@ async function readSnapshot(file: string): Promise<Snapshot> {
   return JSON.parse(await readFile(file, "utf8")) as Snapshot;
 }
 
-/** A server that starts, never answers, writes its pid to `pidFile` and exits when its stdin closes. */
-function hangingServer(pidFile: string) {
-  return {
-    command: process.execPath,
-    args: [
-      "-e",
-      'require("node:fs").writeFileSync(process.argv[1], String(process.pid)); process.stdin.resume(); process.stdin.on("end", () => process.exit(0));',
-      pidFile,
-    ],
-  };
-}
-
 const names = (output: SearchOutput) => output.results.map((r) => r.name);
 
 describe("a server still connecting, with no snapshot", () => {
   it("says so instead of only answering that nothing matches", async () => {
     const dir = await tempDir();
     const t = await startGateway(
-      { mcpServers: { slow: hangingServer(path.join(dir, "pid")) }, skillsmith: { store: "memory:" } },
+      {
+        mcpServers: { slow: hangingServer(path.join(dir, "pid")) },
+        skillsmith: { store: "memory:", searchWaitMs: 0 },
+      },
       dir,
       { wait: false },
     );

@@ -24,6 +24,18 @@ export function fixtureEntry(name: string, args: string[] = []) {
   };
 }
 
+/** A server that starts, never answers, writes its pid to `pidFile` and exits when its stdin closes. */
+export function hangingServer(pidFile: string) {
+  return {
+    command: process.execPath,
+    args: [
+      "-e",
+      'require("node:fs").writeFileSync(process.argv[1], String(process.pid)); process.stdin.resume(); process.stdin.on("end", () => process.exit(0));',
+      pidFile,
+    ],
+  };
+}
+
 /** A command no PATH holds. */
 export const missingCommand = { command: "skillsmith-test-no-such-command-7f3a" };
 
