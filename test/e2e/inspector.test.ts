@@ -100,4 +100,40 @@ describe("@modelcontextprotocol/inspector --cli", () => {
     expect(result.content[0]?.text).toContain('Unknown server "nope"');
     expect(result.content[0]?.text).toContain("everything, ghost");
   });
+
+  it("finds a downstream tool on the first call to a fresh folder, where the servers are still starting", async () => {
+    const fresh = await tempDir("skillsmith-inspector-fresh-");
+    try {
+      const freshConfig = path.join(fresh, "mcp.json");
+      await writeFile(
+        freshConfig,
+        JSON.stringify({
+          mcpServers: { files: { command: process.execPath, args: [realServers.files, fresh] } },
+        }),
+      );
+      const run = await inspector(
+        [
+          "--cli",
+          process.execPath,
+          cliScript,
+          "serve",
+          "-c",
+          freshConfig,
+          "--method",
+          "tools/call",
+          "--tool-name",
+          "search_tools",
+          "--tool-arg",
+          "query=read a text file",
+        ],
+        fresh,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as { isError?: boolean; content: Array<{ text: string }> };
+      expect(result.isError).toBeFalsy();
+      expect(result.content[0]?.text).toContain("files.read_text_file");
+    } finally {
+      await removeDir(fresh);
+    }
+  });
 });
