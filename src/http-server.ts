@@ -1,14 +1,13 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
-import type { Server as HttpServer } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { Request, Response } from "express";
-import { SkillsmithError } from "./errors.js";
+import type { HttpServingOptions } from "./config.js";
+import { errorMessage, SkillsmithError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
+import { readJsonBody } from "./http/json-body.js";
+import { createSessions, type Sessions } from "./http/sessions.js";
 import type { Logger } from "./logger.js";
-import { createServer } from "./server.js";
 
 export interface HttpOptions {
   host: string;
@@ -23,6 +22,7 @@ export interface HttpHandle {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+const ALLOW = "GET, POST, DELETE";
 
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -30,24 +30,88 @@ function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The hostname of a Host header or an Origin, without IPv6 brackets; undefined when it does not parse. */
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return undefined;
+  }
+}
+
 /** A browser page may only reach a loopback gateway from a loopback origin (DNS rebinding, drive-by calls). */
 function originAllowed(origin: string | undefined): boolean {
-  if (origin === undefined) return true;
-  try {
-    return LOOPBACK.has(new URL(origin).hostname.replace(/^\[|\]$/g, ""));
-  } catch {
-    return false;
+  return origin === undefined || LOOPBACK.has(hostnameOf(origin) ?? "");
+}
+
+/** Every refusal is a JSON-RPC error object, so a client's error message is the text written here. */
+function refuse(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+}
+
+const SESSION_NOT_FOUND =
+  "Session not found: it expired, was closed, or the gateway restarted. " +
+  "Send a new initialize request without mcp-session-id.";
+
+function sessionIdOf(req: IncomingMessage): string | undefined {
+  const id = req.headers["mcp-session-id"];
+  return typeof id === "string" ? id : undefined;
+}
+
+async function post(req: IncomingMessage, res: ServerResponse, sessions: Sessions, maxBodyBytes: number) {
+  const body = await readJsonBody(req, maxBodyBytes);
+  if (body.kind === "gone") return;
+  if (body.kind === "tooLarge") {
+    refuse(
+      res,
+      413,
+      -32000,
+      `Request body too large: the limit is ${maxBodyBytes} bytes. ` +
+        "Send less, or raise skillsmith.http.maxBodyBytes in mcp.json.",
+    );
+    return;
+  }
+  if (body.kind === "invalid") {
+    refuse(res, 400, -32700, `Parse error: the request body is not JSON (${body.reason}).`);
+    return;
+  }
+  const id = sessionIdOf(req);
+  if (id !== undefined) {
+    if (!(await sessions.serve(id, req, res, body.value))) refuse(res, 404, -32001, SESSION_NOT_FOUND);
+    return;
+  }
+  if (!isInitializeRequest(body.value)) {
+    refuse(res, 400, -32000, "No session: send an initialize request first, without mcp-session-id.");
+    return;
+  }
+  await sessions.start(req, res, body.value);
+}
+
+async function getOrDelete(req: IncomingMessage, res: ServerResponse, sessions: Sessions) {
+  const id = sessionIdOf(req);
+  if (id === undefined) {
+    refuse(res, 400, -32000, `${req.method} /mcp needs the mcp-session-id header of an initialized session.`);
+  } else if (!(await sessions.serve(id, req, res))) {
+    refuse(res, 404, -32001, SESSION_NOT_FOUND);
   }
 }
 
 /**
  * Serves the gateway over Streamable HTTP at /mcp: one MCP session per client, all sharing one gateway
  * (its downstream connections, catalog, skills and store). Binds to 127.0.0.1 unless told otherwise,
- * checks Host and Origin, and takes a bearer token when one is set.
+ * checks Host and Origin, and takes a bearer token when one is set. Plain node:http rather than Express:
+ * the body is read here, under `limits.maxBodyBytes`, and every answer, errors included, is JSON.
  */
 export async function startHttpServer(
   gateway: Gateway,
-  options: HttpOptions,
+  options: HttpOptions & { limits: HttpServingOptions },
   logger: Logger,
 ): Promise<HttpHandle> {
   if (!LOOPBACK.has(options.host) && !options.token) {
@@ -57,77 +121,66 @@ export async function startHttpServer(
         "Set SKILLSMITH_TOKEN (clients send Authorization: Bearer <token>), or bind to 127.0.0.1.",
     );
   }
-  const app = createMcpExpressApp({ host: options.host });
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const { limits } = options;
+  const sessions = createSessions(gateway, limits, logger);
+  // Off loopback the token guards the door; on loopback the Host header must name loopback too (DNS rebinding).
+  const checkHost = LOOPBACK.has(options.host);
 
-  app.use("/mcp", (req: Request, res: Response, next: () => void) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (checkHost && !LOOPBACK.has(hostnameOf(`http://${req.headers.host ?? ""}`) ?? "")) {
+      refuse(
+        res,
+        403,
+        -32000,
+        `Host ${req.headers.host ?? "(none)"} is not allowed: use 127.0.0.1 or localhost`,
+      );
+      return;
+    }
+    if (req.url?.split("?")[0] !== "/mcp") {
+      refuse(res, 404, -32000, "Not found: the MCP endpoint is /mcp");
+      return;
+    }
     if (!originAllowed(req.headers.origin)) {
-      res.status(403).json({ error: `Origin ${req.headers.origin} is not allowed` });
+      refuse(res, 403, -32000, `Origin ${req.headers.origin} is not allowed`);
       return;
     }
     if (options.token && !sameToken(req.headers.authorization ?? "", `Bearer ${options.token}`)) {
-      res.status(401).set("WWW-Authenticate", "Bearer").json({ error: "Missing or wrong bearer token" });
+      refuse(res, 401, -32000, "Missing or wrong bearer token", { "www-authenticate": "Bearer" });
       return;
     }
-    next();
-  });
-
-  const existing = (req: Request) => {
-    const id = req.headers["mcp-session-id"];
-    return typeof id === "string" ? sessions.get(id) : undefined;
-  };
-
-  app.post("/mcp", async (req: Request, res: Response) => {
-    let transport = existing(req);
-    if (!transport) {
-      if (req.headers["mcp-session-id"] !== undefined || !isInitializeRequest(req.body)) {
-        res.status(400).json({
-          jsonrpc: "2.0",
-          error: {
-            code: -32000,
-            message: "No valid session: send an initialize request first, without mcp-session-id",
-          },
-          id: null,
-        });
-        return;
-      }
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, created);
-        },
+    if (req.method === "POST") await post(req, res, sessions, limits.maxBodyBytes);
+    else if (req.method === "GET" || req.method === "DELETE") await getOrDelete(req, res, sessions);
+    else {
+      refuse(res, 405, -32000, `Method ${req.method} is not allowed on /mcp; it takes ${ALLOW}.`, {
+        allow: ALLOW,
       });
-      created.onclose = () => {
-        if (created.sessionId) sessions.delete(created.sessionId);
-      };
-      await createServer(gateway, logger).connect(created);
-      transport = created;
     }
-    await transport.handleRequest(req, res, req.body);
-  });
-
-  const bySession = async (req: Request, res: Response) => {
-    const transport = existing(req);
-    if (!transport) {
-      res.status(400).json({ error: "Unknown or missing mcp-session-id" });
-      return;
-    }
-    await transport.handleRequest(req, res);
   };
-  app.get("/mcp", bySession);
-  app.delete("/mcp", bySession);
 
-  const server = await new Promise<HttpServer>((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, () => resolve(listening));
-    listening.once("error", reject);
+  const server = createHttpServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error(`HTTP ${req.method} ${req.url}: ${errorMessage(error)}`);
+      if (res.headersSent) res.destroy();
+      else refuse(res, 500, -32603, "Internal error; the gateway's log has the details.");
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/mcp`,
     async close() {
-      await Promise.all([...sessions.values()].map((t) => t.close().catch(() => {})));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sessions.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Whatever is still open (an upload half sent, a stream of a closed session) ends with the server.
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

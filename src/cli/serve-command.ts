@@ -22,7 +22,8 @@ export async function serveCommand(
     stop = () => server.close().catch(() => {});
     logger.info(`serving ${config.servers.length} servers from ${config.file} over stdio`);
   } else {
-    const http = await startHttpServer(gateway, listen, logger).catch(async (error: unknown) => {
+    const options = { ...listen, limits: config.http };
+    const http = await startHttpServer(gateway, options, logger).catch(async (error: unknown) => {
       await gateway.close();
       throw error;
     });
