@@ -18,6 +18,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { coalesced } from "../async.js";
 import type { ServerConfig } from "../config.js";
 import { errorMessage, protocolError, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -149,8 +150,6 @@ export function createConnection(options: ConnectionOptions): Connection {
   const stateChanged = () => {
     for (const waiter of [...stateWaiters]) waiter();
   };
-  let listing: Promise<void> | undefined;
-  let relistAgain = false;
   let resolveFirst: () => void = () => {};
   const first = new Promise<void>((resolve) => {
     resolveFirst = resolve;
@@ -186,27 +185,6 @@ export function createConnection(options: ConnectionOptions): Connection {
       seen.add(cursor);
     }
     return tools;
-  }
-
-  /** Re-lists tools; concurrent triggers coalesce into one more listing. */
-  function relist(c: Client): Promise<void> {
-    if (listing) {
-      relistAgain = true;
-      return listing;
-    }
-    listing = (async () => {
-      try {
-        do {
-          relistAgain = false;
-          const tools = await listAll(c);
-          toolCount = tools.length;
-          options.onTools(server.name, tools);
-        } while (relistAgain);
-      } finally {
-        listing = undefined;
-      }
-    })();
-    return listing;
   }
 
   function scheduleRetry(reason: string, crash = false) {
@@ -248,8 +226,14 @@ export function createConnection(options: ConnectionOptions): Connection {
       );
       for (const { relay } of inFlight) relay.log?.(notification.params);
     });
+    // Re-lists tools; list_changed notifications that come during a listing coalesce into one more.
+    const relist = coalesced(async () => {
+      const tools = await listAll(c);
+      toolCount = tools.length;
+      options.onTools(server.name, tools);
+    });
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      relist(c).catch((error) =>
+      relist().catch((error) =>
         logger.warn(log(`re-listing tools after list_changed failed: ${errorMessage(error)}`)),
       );
     });
@@ -269,7 +253,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       client = c;
       await c.connect(transport, { timeout: startTimeoutMs });
       opened = true;
-      await relist(c);
+      await relist();
       connectMs = Math.round(performance.now() - started);
       state = "ready";
       lastError = undefined;

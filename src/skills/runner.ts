@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { coalesced, createInFlight } from "../async.js";
 import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { clip } from "../catalog/render.js";
@@ -64,7 +65,6 @@ export interface SkillRunner {
     input: unknown,
     options?: RunOptions,
   ): Promise<RunRecord>;
-  getRun(runId: string): Promise<RunRecord | undefined>;
   /** Waits for run records still being written (before the store closes). */
   flush(): Promise<void>;
 }
@@ -86,12 +86,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   const { sandbox, catalog, calls, logger } = options;
   const runs = options.store.namespace<unknown>("runs");
 
-  const inFlight = new Set<Promise<void>>();
-  const track = (write: () => Promise<void>): Promise<void> => {
-    const promise = write().finally(() => inFlight.delete(promise));
-    inFlight.add(promise);
-    return promise;
-  };
+  const writes = createInFlight();
 
   async function getRun(runId: string): Promise<RunRecord | undefined> {
     const parsed = runRecordSchema.safeParse(await runs.get(runId));
@@ -121,10 +116,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   }
 
   return {
-    getRun,
-    async flush() {
-      await Promise.all(inFlight);
-    },
+    flush: () => writes.settled(),
     async run(skill, input, runOptions = {}) {
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
@@ -176,22 +168,13 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       const persist = runOptions.persist ?? true;
       // One write in flight at a time; steps completed meanwhile go out together in the next write, so a
       // slow store (keyv-file rewrites its file) never queues one write per step. A failing store never fails the run.
-      let writing: Promise<void> | undefined;
-      let dirty = false;
-      const save = (): Promise<void> => {
-        if (!persist) return Promise.resolve();
-        dirty = true;
-        writing ??= track(async () => {
-          while (dirty) {
-            dirty = false;
-            await runs.set(record.runId, storedRecord(record), RUN_TTL_MS).catch((error: unknown) => {
-              logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`);
-            });
-          }
-          writing = undefined;
-        });
-        return writing;
-      };
+      const write = coalesced(() =>
+        runs.set(record.runId, storedRecord(record), RUN_TTL_MS).then(
+          () => {},
+          (error: unknown) => logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
+        ),
+      );
+      const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
 
       const started = performance.now();
       void save();

@@ -1,0 +1,97 @@
+import type { Catalog } from "../catalog/catalog.js";
+import { clip, paramsLine } from "../catalog/render.js";
+import type { Pool } from "../downstream/pool.js";
+import type { Observations } from "../shapes/observations.js";
+import { renderShape } from "../shapes/shape.js";
+
+export type Detail = "name" | "summary" | "full";
+
+export interface SearchInput {
+  query: string;
+  limit: number;
+  server?: string;
+  detail: Detail;
+}
+
+export interface SearchResultItem {
+  name: string;
+  kind: "tool" | "skill";
+  server: string;
+  score: number;
+  description?: string;
+  params?: string;
+  inputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+  /** The observed shape of the tool's answers (one line at "summary", whole at "full"), once probed or called. */
+  returns?: string;
+}
+
+export interface SearchOutput {
+  results: SearchResultItem[];
+  total: number;
+  /** Servers still connecting whose tools are not searchable yet (no snapshot of them either). */
+  connecting?: string[];
+}
+
+export interface SearchOptions {
+  catalog: Catalog;
+  pool: Pool;
+  observations: Observations;
+  /** How long a search waits for servers not listed yet (first start, no snapshot). */
+  waitMs: number;
+}
+
+const SUMMARY_CHARS = 200;
+
+/** search_tools' answer: the catalog's ranking, at the detail asked, with what is known of each tool's answers. */
+export function createSearch(options: SearchOptions): (input: SearchInput) => Promise<SearchOutput> {
+  const { catalog, pool, observations } = options;
+
+  /** Servers making their first connection with nothing of theirs in the catalog: a search now would miss them. */
+  const unlisted = (server: string | undefined) =>
+    pool
+      .status()
+      .filter((s) => s.state === "connecting" && (server === undefined || s.name === server))
+      .filter((s) => catalog.tools(s.name).length === 0)
+      .map((s) => s.name);
+
+  async function awaitListed(server: string | undefined): Promise<void> {
+    const waiting = unlisted(server);
+    if (waiting.length === 0 || options.waitMs === 0) return;
+    const budget = AbortSignal.timeout(options.waitMs);
+    // A server that fails or stays slow is reported as connecting in the answer, not as an error.
+    await Promise.all(waiting.map((name) => pool.ready(name, budget).catch(() => {})));
+  }
+
+  return async ({ query, limit, server, detail }) => {
+    await awaitListed(server);
+    const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
+    const results = await Promise.all(
+      hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
+        const base = {
+          name: entry.name,
+          kind: entry.kind,
+          server: entry.server,
+          score: Math.round(score * 100) / 100,
+        };
+        if (detail === "name") return base;
+        const observed = record ? await observations.get(record) : undefined;
+        return {
+          ...base,
+          description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
+          params: paramsLine(entry.inputSchema),
+          ...(detail === "full" && { inputSchema: entry.inputSchema }),
+          annotations: record?.annotations ?? {},
+          ...(observed && {
+            returns:
+              detail === "full"
+                ? renderShape(observed.shape, 2)
+                : clip(renderShape(observed.shape), SUMMARY_CHARS),
+          }),
+        };
+      }),
+    );
+    const connecting = unlisted(server);
+    return { results, total, ...(connecting.length > 0 && { connecting }) };
+  };
+}
