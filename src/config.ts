@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { SkillsmithError } from "./errors.js";
+import { problemsError, type SkillsmithError } from "./errors.js";
 
 /** A server name becomes the prefix of `server.tool`, so it may not hold a dot. */
 const SERVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -155,11 +155,7 @@ function expandEnv(value: unknown, env: NodeJS.ProcessEnv, at: string[], missing
 }
 
 function invalid(file: string, problems: string[]): SkillsmithError {
-  return new SkillsmithError(
-    "CONFIG_INVALID",
-    `Invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-    { path: file, issues: problems },
-  );
+  return problemsError("CONFIG_INVALID", `Invalid config ${file}`, problems, { path: file });
 }
 
 /** Validates an already-parsed mcp.json object; relative paths resolve from `baseDir`. */

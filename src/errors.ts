@@ -16,13 +16,7 @@ export type ErrorCode =
   /** probe_tool refused to call a tool under the safety policy; data: { tool, reason } */
   | "PROBE_REFUSED"
   /** a skill could not be saved, loaded or run as written; data: { name } */
-  | "SKILL_INVALID"
-  /** a skill run broke one of its limits; data: { limit, value } */
-  | "SKILL_LIMIT"
-  /** the state store (file, redis) could not read or write; data: { store } */
-  | "STORE_FAILED"
-  /** a meta-tool exists in the contract but its issue has not landed yet */
-  | "NOT_AVAILABLE";
+  | "SKILL_INVALID";
 
 export class SkillsmithError extends Error {
   override readonly name = "SkillsmithError";
@@ -33,6 +27,21 @@ export class SkillsmithError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * An error that lists what is wrong, one problem a line (`issues` in its data, for programs): a config, a
+ * tool's arguments, a skill's input. One problem stays on the headline's line.
+ */
+export function problemsError(
+  code: ErrorCode,
+  headline: string,
+  problems: string[],
+  data: Record<string, unknown> = {},
+): SkillsmithError {
+  const listed =
+    problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+  return new SkillsmithError(code, `${headline}:${listed}`, { ...data, issues: problems });
 }
 
 export function errorMessage(error: unknown): string {

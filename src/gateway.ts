@@ -90,7 +90,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sandbox: Sandbox = {
     run: (job, hooks) => startSandbox().run(job, hooks),
     compile: (code) => startSandbox().compile(code),
-    stats: () => realSandbox?.stats() ?? { workers: 0, busy: 0, queued: 0, replaced: 0 },
     close: async () => realSandbox?.close(),
   };
   const calls = createToolCalls({ catalog, pool, observations, logger });

@@ -9,7 +9,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { SkillsmithError } from "./errors.js";
+import { problemsError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
 import type { Skill } from "./skills/skill-store.js";
@@ -139,12 +139,11 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
     }
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) {
-      const issues = formatIssues(parsed.error.issues);
       return errorResult(
-        new SkillsmithError(
+        problemsError(
           "INVALID_ARGUMENTS",
-          `Invalid arguments for ${tool.name}:\n${issues.map((l) => `  - ${l}`).join("\n")}`,
-          { issues },
+          `Invalid arguments for ${tool.name}`,
+          formatIssues(parsed.error.issues),
         ),
       );
     }

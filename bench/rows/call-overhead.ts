@@ -4,11 +4,11 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectDirect, gatewayConfig, spawnGateway, writeConfig } from "../clients.js";
 import { realServers, type ServerEntry } from "../fixtures.js";
 import { type BenchContext, compare, formatValue, missing, type Row, type RowGroup } from "../report.js";
-import { percentile, sleep } from "../stats.js";
+import { percentile } from "../stats.js";
 
 const GROUP = "4 Call overhead";
 
-type Outcome = { ok: true } | { ok: false; code: string; text: string };
+type Outcome = { ok: true } | { ok: false; text: string };
 
 function outcomeOf(result: Awaited<ReturnType<Client["callTool"]>>): Outcome {
   if (!result.isError) return { ok: true };
@@ -16,7 +16,7 @@ function outcomeOf(result: Awaited<ReturnType<Client["callTool"]>>): Outcome {
   const text = content
     .map((c) => (c && typeof c === "object" && "text" in c ? String(c.text) : ""))
     .join(" ");
-  return { ok: false, code: /^([A-Z_]+):/.exec(text)?.[1] ?? "", text: text.slice(0, 300) };
+  return { ok: false, text: text.slice(0, 300) };
 }
 
 /** probe_tool on everything.echo, fresh, so every call reaches the server (echo is annotated read-only). */
@@ -26,15 +26,8 @@ const probeEcho = (client: Client, message: string) =>
     arguments: { tool: "everything.echo", arguments: { message }, fresh: true },
   });
 
-/** Waits until the gateway has connected `everything` and probe_tool answers; or says why it never will. */
-async function probeReady(client: Client): Promise<Outcome> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const outcome = outcomeOf(await probeEcho(client, "warm up"));
-    if (outcome.ok || outcome.code === "NOT_AVAILABLE" || Date.now() > deadline) return outcome;
-    await sleep(50);
-  }
-}
+/** The first probe waits for the gateway to connect `everything` (skillsmith.startupWaitMs); or says why not. */
+const probeReady = async (client: Client): Promise<Outcome> => outcomeOf(await probeEcho(client, "warm up"));
 
 export interface Budget {
   /** At most this many calls per path. */
@@ -101,10 +94,7 @@ export const callOverhead: RowGroup = {
         withGateway(context, everything, skillsmith, async (gateway) => {
           const ready = await probeReady(gateway);
           if (!ready.ok) {
-            const why =
-              ready.code === "NOT_AVAILABLE"
-                ? "probe_tool not available"
-                : `probe_tool failed: ${ready.text}`;
+            const why = `probe_tool failed: ${ready.text}`;
             const [directMs = []] = await interleaved([directCall], budget);
             return { why, viaGateway: [], viaDirect: directMs };
           }

@@ -4,7 +4,7 @@ import type { ToolRecord } from "../catalog/tool-record.js";
 import type { CallRelay } from "../downstream/connection.js";
 import { payloadOf } from "../downstream/payload.js";
 import type { Pool } from "../downstream/pool.js";
-import { errorMessage, SkillsmithError } from "../errors.js";
+import { errorMessage, problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, describeErrors } from "../json-schema.js";
 import type { Logger } from "../logger.js";
 import type { Observations } from "../shapes/observations.js";
@@ -53,6 +53,11 @@ export interface ToolCallsOptions {
   logger: Logger;
 }
 
+const invalidArguments = (tool: string, problems: string[]) =>
+  problemsError("INVALID_ARGUMENTS", `Invalid arguments for ${tool} (nothing was called)`, problems, {
+    tool,
+  });
+
 export function createToolCalls(options: ToolCallsOptions): ToolCalls {
   const { catalog, pool, observations, logger } = options;
 
@@ -83,23 +88,14 @@ export function createToolCalls(options: ToolCallsOptions): ToolCalls {
   async function prepare(name: string, args: unknown, signal?: AbortSignal): Promise<PreparedCall> {
     const tool = await resolve(name, signal);
     if (args === null || typeof args !== "object" || Array.isArray(args)) {
-      throw new SkillsmithError(
-        "INVALID_ARGUMENTS",
-        `Invalid arguments for ${tool.name}: (arguments): expected an object of named arguments — nothing was called.`,
-        { tool: tool.name, issues: ["(arguments): expected object"] },
-      );
+      throw invalidArguments(tool.name, ["(arguments): expected an object of named arguments"]);
     }
     const validate = compileSchema(tool.inputSchema);
     if (validate instanceof Error) {
       return { tool, args: args as Record<string, unknown>, unchecked: validate.message };
     }
     if (!validate(args)) {
-      const problems = describeErrors(validate.errors);
-      throw new SkillsmithError(
-        "INVALID_ARGUMENTS",
-        `Invalid arguments for ${tool.name}: ${problems.join("; ")} — nothing was called.`,
-        { tool: tool.name, issues: problems },
-      );
+      throw invalidArguments(tool.name, describeErrors(validate.errors));
     }
     return { tool, args: args as Record<string, unknown> };
   }

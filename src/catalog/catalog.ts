@@ -22,7 +22,6 @@ export interface Catalog {
   setSkills(skills: IndexEntry[]): void;
   get(name: string): ToolRecord | undefined;
   tools(server?: string): ToolRecord[];
-  servers(): string[];
   search(request: SearchRequest): { hits: SearchHit[]; total: number };
 }
 
@@ -70,7 +69,6 @@ export function createCatalog(knownServers: string[] = []): Catalog {
       if (server === undefined) return [...byName.values()];
       return [...(byServer.get(server)?.values() ?? [])];
     },
-    servers: () => [...byServer.keys()],
     search({ query, limit, server }) {
       if (
         server !== undefined &&

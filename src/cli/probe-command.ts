@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { renderProbe } from "../tools/probe-tool.js";
+import { renderProbe } from "../tools/format.js";
 import type { CommandIO } from "./io.js";
 import { parseJsonObject } from "./json-argument.js";
 import { withGateway } from "./with-gateway.js";

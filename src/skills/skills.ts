@@ -4,7 +4,7 @@ import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { IndexEntry } from "../catalog/search-index.js";
 import type { CallRelay } from "../downstream/connection.js";
-import { SkillsmithError } from "../errors.js";
+import { problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, validateAgainst } from "../json-schema.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -103,11 +103,9 @@ export function createSkills(options: SkillsOptions): Skills {
   function checkInput(skill: Pick<Skill, "name" | "inputSchema">, input: unknown): void {
     const problems = validateAgainst(skill.inputSchema, input);
     if (problems.length > 0) {
-      throw new SkillsmithError(
-        "INVALID_ARGUMENTS",
-        `Invalid input for skill "${skill.name}":\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-        { name: skill.name, issues: problems },
-      );
+      throw problemsError("INVALID_ARGUMENTS", `Invalid input for skill "${skill.name}"`, problems, {
+        name: skill.name,
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { ProbeResult } from "../probe/prober.js";
+import { META_TOOL } from "../meta-tool-names.js";
+import { renderProbe } from "./format.js";
 import { defineMetaTool } from "./meta-tool.js";
 
 const input = z.strictObject({
@@ -18,32 +19,8 @@ const input = z.strictObject({
   fresh: z.boolean().default(false).describe("Call again even if an identical read-only probe is cached."),
 });
 
-export function renderProbe(r: ProbeResult): string {
-  const head = r.ok
-    ? `${r.tool} answered in ${r.tookMs} ms${r.cached ? " (from cache)" : ""}, from ${r.source}.`
-    : `${r.tool} failed: ${r.error ?? "unknown error"}`;
-  const lines = [head];
-  if (r.ok) {
-    lines.push(`shape:\n${r.shape}`);
-    if (r.knownShape && r.knownShape !== r.shape)
-      lines.push(`shape merged over all answers seen:\n${r.knownShape}`);
-    if (r.outputSchema) {
-      lines.push(
-        r.outputSchema.matches
-          ? "matches the declared outputSchema."
-          : `does NOT match the declared outputSchema:\n${r.outputSchema.problems.map((p) => `  - ${p}`).join("\n")}\ndeclared:\n${r.outputSchema.declared}`,
-      );
-    }
-  }
-  lines.push(
-    `sample${r.truncated ? " (trimmed)" : ""}:\n${typeof r.sample === "string" ? r.sample : JSON.stringify(r.sample, null, 2)}`,
-  );
-  if (r.hint) lines.push(`hint: ${r.hint}`);
-  return lines.join("\n");
-}
-
 export const probeTool = defineMetaTool({
-  name: "probe_tool",
+  name: META_TOOL.probe,
   title: "Probe a tool",
   description:
     "Call one downstream tool for real and get the verified shape of its answer (a TypeScript-like type) and a " +

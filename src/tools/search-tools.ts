@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { SearchOutput } from "../gateway.js";
+import { META_TOOL } from "../meta-tool-names.js";
+import { renderSearch } from "./format.js";
 import { defineMetaTool, structuredResult } from "./meta-tool.js";
 
 const input = z.strictObject({
@@ -22,28 +23,8 @@ const input = z.strictObject({
     .describe('"name": names only; "summary": short description and parameters; "full": whole input schema.'),
 });
 
-function render(query: string, output: SearchOutput): string {
-  if (output.results.length === 0) {
-    const waiting = output.connecting?.length
-      ? ` ${output.connecting.join(", ")} ${output.connecting.length === 1 ? "is" : "are"} still connecting; search again in a moment.`
-      : " Try other words for the job, or drop the server filter.";
-    return `No tools match "${query}".${waiting}`;
-  }
-  const lines = [`${output.results.length} of ${output.total} matches for "${query}":`];
-  for (const r of output.results) {
-    lines.push(`- ${r.name} (${r.kind}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`);
-    if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
-    if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
-    if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
-  }
-  if (output.connecting?.length) {
-    lines.push(`(${output.connecting.join(", ")} still connecting: not searched yet.)`);
-  }
-  return lines.join("\n");
-}
-
 export const searchTools = defineMetaTool({
-  name: "search_tools",
+  name: META_TOOL.search,
   title: "Search tools and skills",
   description:
     "Find the downstream tools and saved skills that fit a job, ranked by relevance. Start here: " +
@@ -52,6 +33,6 @@ export const searchTools = defineMetaTool({
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   async handler({ query, limit, server, detail }, gateway) {
     const output = await gateway.search({ query, limit, detail, ...(server !== undefined && { server }) });
-    return structuredResult(render(query, output), { ...output });
+    return structuredResult(renderSearch(query, output), { ...output });
   },
 });

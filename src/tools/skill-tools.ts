@@ -1,62 +1,11 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Gateway } from "../gateway.js";
-import { trimSample } from "../shapes/sample.js";
-import type { RunRecord } from "../skills/runner.js";
-import type { SaveOutcome } from "../skills/skills.js";
+import { META_TOOL } from "../meta-tool-names.js";
+import { renderRun, renderSave, runView } from "./format.js";
 import { defineMetaTool, type ToolContext } from "./meta-tool.js";
 
 const json = z.record(z.string(), z.unknown());
-
-/** What a client sees of a run: the record without the anchored values (they can be large). */
-export function runView(run: RunRecord) {
-  return {
-    ok: run.status === "ok",
-    runId: run.runId,
-    skill: run.skill,
-    version: run.version,
-    result: run.result ?? null,
-    steps: run.steps.map(({ index, label, ms, shape, replayed }) => ({ index, label, ms, shape, replayed })),
-    calls: run.calls,
-    logs: run.logs,
-    tookMs: run.tookMs,
-    ...(run.warnings.length > 0 && { warnings: run.warnings }),
-    ...(run.resumedFrom && { resumedFrom: run.resumedFrom }),
-    ...(run.status === "failed" && {
-      error: run.error ?? "unknown error",
-      failedStep: run.failedStep ?? null,
-      ...(run.limit && { limit: run.limit }),
-    }),
-  };
-}
-
-export function renderRun(run: RunRecord): string {
-  const lines: string[] = [];
-  if (run.status === "ok") {
-    lines.push(
-      `Skill "${run.skill}" v${run.version} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}`,
-    );
-  } else {
-    const at = run.failedStep ? ` in step ${run.failedStep.index} "${run.failedStep.label}"` : "";
-    lines.push(`Skill "${run.skill}" v${run.version} failed${at}: ${run.error}`);
-    lines.push(
-      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"name": "${run.skill}", "resume": "${run.runId}"}: ` +
-        "completed steps are replayed from the record, not called again.",
-    );
-  }
-  for (const s of run.steps) {
-    lines.push(`  step ${s.index} "${s.label}"${s.replayed ? " (replayed)" : ` ${s.ms} ms`} → ${s.shape}`);
-  }
-  for (const w of run.warnings) lines.push(`warning: ${w}`);
-  if (run.logs.length > 0) lines.push(`logs:\n${run.logs.map((l) => `  ${l}`).join("\n")}`);
-  if (run.status === "ok") {
-    const { sample, truncated } = trimSample(run.result ?? null);
-    lines.push(
-      `result${truncated ? " (trimmed; the whole value is in structuredContent)" : ""}: ${JSON.stringify(sample, null, 2)}`,
-    );
-  }
-  return lines.join("\n");
-}
 
 /** Runs a skill for run_skill and for a skill called as a tool, with a progress notification per step. */
 export async function runSkillTool(
@@ -89,18 +38,8 @@ export async function runSkillTool(
   };
 }
 
-function renderSave(outcome: SaveOutcome): string {
-  const tested = outcome.testRun
-    ? ` The test run passed in ${outcome.testRun.tookMs} ms (${outcome.testRun.steps.length} steps, ${outcome.testRun.calls} calls).`
-    : " It was saved without a test run.";
-  return (
-    `Saved skill "${outcome.name}" v${outcome.version}; it is now a tool of its own.${tested}` +
-    (outcome.tools.length ? ` Tools pinned: ${outcome.tools.join(", ")}.` : "")
-  );
-}
-
 export const saveSkill = defineMetaTool({
-  name: "save_skill",
+  name: META_TOOL.save,
   title: "Save a skill",
   description:
     "Freeze working JavaScript that composes tools into a reusable skill; it becomes a tool of its own. The code is an " +
@@ -138,7 +77,7 @@ export const saveSkill = defineMetaTool({
 });
 
 export const runSkill = defineMetaTool({
-  name: "run_skill",
+  name: META_TOOL.run,
   title: "Run a skill",
   description:
     "Run a saved skill in the sandbox. Each step is recorded; a failed run returns a runId, and `resume: runId` runs the " +

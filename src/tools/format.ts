@@ -1,0 +1,113 @@
+/**
+ * The text renderings of Skillsmith's answers, shared by the MCP tools (the `content` a model reads) and the
+ * CLI (what a person reads): one wording for both.
+ */
+import type { SearchOutput } from "../gateway.js";
+import type { ProbeResult } from "../probe/prober.js";
+import { trimSample } from "../shapes/sample.js";
+import type { RunRecord } from "../skills/runner.js";
+import type { SaveOutcome } from "../skills/skills.js";
+
+export function renderSearch(query: string, output: SearchOutput): string {
+  if (output.results.length === 0) {
+    const waiting = output.connecting?.length
+      ? ` ${output.connecting.join(", ")} ${output.connecting.length === 1 ? "is" : "are"} still connecting; search again in a moment.`
+      : " Try other words for the job, or drop the server filter.";
+    return `No tools match "${query}".${waiting}`;
+  }
+  const lines = [`${output.results.length} of ${output.total} matches for "${query}":`];
+  for (const r of output.results) {
+    lines.push(`- ${r.name} (${r.kind}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`);
+    if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
+    if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
+    if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
+  }
+  if (output.connecting?.length) {
+    lines.push(`(${output.connecting.join(", ")} still connecting: not searched yet.)`);
+  }
+  return lines.join("\n");
+}
+
+export function renderProbe(r: ProbeResult): string {
+  const head = r.ok
+    ? `${r.tool} answered in ${r.tookMs} ms${r.cached ? " (from cache)" : ""}, from ${r.source}.`
+    : `${r.tool} failed: ${r.error ?? "unknown error"}`;
+  const lines = [head];
+  if (r.ok) {
+    lines.push(`shape:\n${r.shape}`);
+    if (r.knownShape && r.knownShape !== r.shape)
+      lines.push(`shape merged over all answers seen:\n${r.knownShape}`);
+    if (r.outputSchema) {
+      lines.push(
+        r.outputSchema.matches
+          ? "matches the declared outputSchema."
+          : `does NOT match the declared outputSchema:\n${r.outputSchema.problems.map((p) => `  - ${p}`).join("\n")}\ndeclared:\n${r.outputSchema.declared}`,
+      );
+    }
+  }
+  lines.push(
+    `sample${r.truncated ? " (trimmed)" : ""}:\n${typeof r.sample === "string" ? r.sample : JSON.stringify(r.sample, null, 2)}`,
+  );
+  if (r.hint) lines.push(`hint: ${r.hint}`);
+  return lines.join("\n");
+}
+
+/** What a client sees of a run: the record without the anchored values (they can be large). */
+export function runView(run: RunRecord) {
+  return {
+    ok: run.status === "ok",
+    runId: run.runId,
+    skill: run.skill,
+    version: run.version,
+    result: run.result ?? null,
+    steps: run.steps.map(({ index, label, ms, shape, replayed }) => ({ index, label, ms, shape, replayed })),
+    calls: run.calls,
+    logs: run.logs,
+    tookMs: run.tookMs,
+    ...(run.warnings.length > 0 && { warnings: run.warnings }),
+    ...(run.resumedFrom && { resumedFrom: run.resumedFrom }),
+    ...(run.status === "failed" && {
+      error: run.error ?? "unknown error",
+      failedStep: run.failedStep ?? null,
+      ...(run.limit && { limit: run.limit }),
+    }),
+  };
+}
+
+export function renderRun(run: RunRecord): string {
+  const lines: string[] = [];
+  if (run.status === "ok") {
+    lines.push(
+      `Skill "${run.skill}" v${run.version} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}`,
+    );
+  } else {
+    const at = run.failedStep ? ` in step ${run.failedStep.index} "${run.failedStep.label}"` : "";
+    lines.push(`Skill "${run.skill}" v${run.version} failed${at}: ${run.error}`);
+    lines.push(
+      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"name": "${run.skill}", "resume": "${run.runId}"}: ` +
+        "completed steps are replayed from the record, not called again.",
+    );
+  }
+  for (const s of run.steps) {
+    lines.push(`  step ${s.index} "${s.label}"${s.replayed ? " (replayed)" : ` ${s.ms} ms`} → ${s.shape}`);
+  }
+  for (const w of run.warnings) lines.push(`warning: ${w}`);
+  if (run.logs.length > 0) lines.push(`logs:\n${run.logs.map((l) => `  ${l}`).join("\n")}`);
+  if (run.status === "ok") {
+    const { sample, truncated } = trimSample(run.result ?? null);
+    lines.push(
+      `result${truncated ? " (trimmed; the whole value is in structuredContent)" : ""}: ${JSON.stringify(sample, null, 2)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function renderSave(outcome: SaveOutcome): string {
+  const tested = outcome.testRun
+    ? ` The test run passed in ${outcome.testRun.tookMs} ms (${outcome.testRun.steps.length} steps, ${outcome.testRun.calls} calls).`
+    : " It was saved without a test run.";
+  return (
+    `Saved skill "${outcome.name}" v${outcome.version}; it is now a tool of its own.${tested}` +
+    (outcome.tools.length ? ` Tools pinned: ${outcome.tools.join(", ")}.` : "")
+  );
+}
