@@ -64,7 +64,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const catalog = createCatalog(enabled);
   const snapshots = createSnapshots(config.registryDir, catalog, logger);
   const store = createStateStore(config.store, logger);
-  const observations = createObservations(store);
+  const observations = createObservations(store, logger);
   const optionsOf = new Map(config.servers.map((s) => [s.name, s.options]));
   const roots = createClientRoots(logger, () => pool.rootsChanged());
 
@@ -105,6 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const prober = createProber({
     calls,
     store,
+    logger,
     serverOptions: (server) => {
       const found = optionsOf.get(server);
       if (!found) throw new Error(`no options for server "${server}"`);

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import type { z } from "zod";
 import { canonicalJson, type ToolRecord } from "../catalog/tool-record.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
 
 /** Answers of read-only probes, by tool definition and arguments: an LRU in memory in front of the store, both with a TTL. */
@@ -14,28 +16,20 @@ export function createProbeCache<T extends object>(
   store: StateStore,
   ttlMs: number,
   schema: z.ZodType<T>,
+  logger: Logger,
 ): ProbeCache<T> {
-  const keyv = store.namespace<unknown>("probes");
-  const hot = new LRUCache<string, T>({ max: 500, ttl: ttlMs });
+  const records = createRecords(store, "probes", schema, { hot: { max: 500, ttlMs } });
   const key = (tool: ToolRecord, args: Record<string, unknown>) =>
     createHash("sha256")
       .update(`${tool.name}#${tool.hash}#${canonicalJson(args)}`)
       .digest("hex");
   return {
-    async get(tool, args) {
-      const k = key(tool, args);
-      const hit = hot.get(k);
-      if (hit !== undefined) return hit;
-      const stored = schema.safeParse(await keyv.get(k));
-      if (!stored.success) return undefined;
-      hot.set(k, stored.data);
-      return stored.data;
-    },
+    get: (tool, args) => records.get(key(tool, args)),
     set(tool, args, value) {
-      const k = key(tool, args);
-      hot.set(k, value);
       // In the background, like the shapes: the memory copy answers at once; the store outlives a restart.
-      keyv.set(k, value, ttlMs).catch(() => {});
+      records.set(key(tool, args), value, ttlMs).catch((error: unknown) => {
+        logger.debug(`could not store the probe of ${tool.name}: ${errorMessage(error)}`);
+      });
     },
   };
 }

@@ -6,6 +6,7 @@ import type { CallRelay } from "../downstream/connection.js";
 import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import { validateAgainst } from "../json-schema.js";
+import type { Logger } from "../logger.js";
 import { trimSample } from "../shapes/sample.js";
 import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "../shapes/shape.js";
 import type { StateStore } from "../store/state-store.js";
@@ -49,6 +50,7 @@ export interface ProberOptions {
   calls: ToolCalls;
   store: StateStore;
   serverOptions(server: string): ServerOptions;
+  logger: Logger;
   /** How long a read-only probe's answer is served from the cache. */
   cacheTtlMs?: number;
 }
@@ -107,7 +109,12 @@ function mediaBlocks(content: ContentBlock[]): { blocks: Array<Record<string, un
 
 export function createProber(options: ProberOptions): Prober {
   const { calls } = options;
-  const cache = createProbeCache(options.store, options.cacheTtlMs ?? 5 * 60_000, probeResultSchema);
+  const cache = createProbeCache(
+    options.store,
+    options.cacheTtlMs ?? 5 * 60_000,
+    probeResultSchema,
+    options.logger,
+  );
 
   return {
     async probe(request, context = {}) {

@@ -1,6 +1,8 @@
-import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import type { ToolRecord } from "../catalog/tool-record.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
 import { isEmptyValue, mergeShapes, type Shape, shapeOf, shapeSchema } from "./shape.js";
 
@@ -24,19 +26,10 @@ export interface Observations {
   get(tool: ToolRecord): Promise<Observation | undefined>;
 }
 
-export function createObservations(store: StateStore): Observations {
-  const keyv = store.namespace<unknown>("shapes");
+export function createObservations(store: StateStore, logger: Logger): Observations {
   // A short TTL keeps search fast while other gateway instances on a shared store still get seen.
-  const hot = new LRUCache<string, Observation | "none">({ max: 5000, ttl: 30_000 });
-
-  async function load(tool: ToolRecord): Promise<Observation | undefined> {
-    const cached = hot.get(tool.name);
-    if (cached !== undefined) return cached === "none" ? undefined : cached;
-    const parsed = observationSchema.safeParse(await keyv.get(tool.name));
-    const found = parsed.success ? parsed.data : undefined;
-    hot.set(tool.name, found ?? "none");
-    return found;
-  }
+  const records = createRecords(store, "shapes", observationSchema, { hot: { max: 5000, ttlMs: 30_000 } });
+  const load = (tool: ToolRecord) => records.get(tool.name);
 
   // Answers of one tool arrive concurrently (parallel calls in a skill): merge them one at a time, none lost.
   const merging = new Map<string, Promise<unknown>>();
@@ -52,9 +45,10 @@ export function createObservations(store: StateStore): Observations {
       count: before && before.hash === tool.hash ? before.count + 1 : 1,
       updatedAt: new Date().toISOString(),
     };
-    hot.set(tool.name, observation);
-    // Persisted in the background: the answer must not wait on a disk or Redis write (the store logs failures).
-    keyv.set(tool.name, observation).catch(() => {});
+    // Persisted in the background: the answer must not wait on a disk or Redis write.
+    records.set(tool.name, observation).catch((error: unknown) => {
+      logger.debug(`could not store the shape of ${tool.name}: ${errorMessage(error)}`);
+    });
     return shape;
   }
 
@@ -63,6 +57,7 @@ export function createObservations(store: StateStore): Observations {
       if (isEmptyValue(value)) return Promise.resolve(undefined);
       const seen = shapeOf(value);
       const next = (merging.get(tool.name) ?? Promise.resolve()).then(() => merge(tool, seen));
+      // The chain goes on after a failed merge; the failure itself reaches the caller through `next`.
       const settled = next.catch(() => {});
       merging.set(tool.name, settled);
       void settled.then(() => {

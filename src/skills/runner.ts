@@ -10,6 +10,7 @@ import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { renderShape, shapeOf } from "../shapes/shape.js";
+import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
 import type { RunFailure, RunLimits } from "./sandbox/protocol.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -84,14 +85,9 @@ const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export function createSkillRunner(options: RunnerOptions): SkillRunner {
   const { sandbox, catalog, calls, logger } = options;
-  const runs = options.store.namespace<unknown>("runs");
+  const runs = createRecords(options.store, "runs", runRecordSchema);
 
   const writes = createInFlight();
-
-  async function getRun(runId: string): Promise<RunRecord | undefined> {
-    const parsed = runRecordSchema.safeParse(await runs.get(runId));
-    return parsed.success ? parsed.data : undefined;
-  }
 
   /** The tools a skill pinned at save time that changed or vanished since: reported, never silently used. */
   function drift(pins: Record<string, string>): string[] {
@@ -120,7 +116,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     async run(skill, input, runOptions = {}) {
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
-        replayFrom = await getRun(runOptions.resume);
+        replayFrom = await runs.get(runOptions.resume);
         if (!replayFrom) {
           throw new SkillsmithError(
             "SKILL_INVALID",
@@ -169,10 +165,11 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       // One write in flight at a time; steps completed meanwhile go out together in the next write, so a
       // slow store (keyv-file rewrites its file) never queues one write per step. A failing store never fails the run.
       const write = coalesced(() =>
-        runs.set(record.runId, storedRecord(record), RUN_TTL_MS).then(
-          () => {},
-          (error: unknown) => logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
-        ),
+        runs
+          .set(record.runId, storedRecord(record), RUN_TTL_MS)
+          .catch((error: unknown) =>
+            logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
+          ),
       );
       const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
 
