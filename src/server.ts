@@ -9,7 +9,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { problemsError } from "./errors.js";
+import { errorMessage, problemsError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
 import type { Skill } from "./skills/skill-store.js";
@@ -59,7 +59,11 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
   const listed = META_TOOLS.map(describeTool);
   const stopListening = gateway.skills.onChange(() => {
-    server.sendToolListChanged().catch(() => {});
+    server
+      .sendToolListChanged()
+      .catch((error: unknown) =>
+        logger?.debug(`could not announce the new tool list: ${errorMessage(error)}`),
+      );
   });
   // A client with roots offers them to the downstream servers for as long as it is connected.
   let withdrawRoots = () => {};
@@ -86,15 +90,18 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
       if (progressToken === undefined) return;
       // The spec wants every notification's progress above the one before; sources mix (steps, tools).
       lastProgress = value > lastProgress ? value : lastProgress + 0.001;
-      await extra.sendNotification({
-        method: "notifications/progress",
-        params: {
-          progressToken,
-          progress: lastProgress,
-          ...(total !== undefined && { total }),
-          ...(message && { message }),
-        },
-      });
+      // A client that went away cannot be told; the work goes on, and its answer fails on its own.
+      await extra
+        .sendNotification({
+          method: "notifications/progress",
+          params: {
+            progressToken,
+            progress: lastProgress,
+            ...(total !== undefined && { total }),
+            ...(message && { message }),
+          },
+        })
+        .catch((error: unknown) => logger?.debug(`could not send progress: ${errorMessage(error)}`));
     };
     const client = server.getClientCapabilities() ?? {};
     const context: ToolContext = {
@@ -102,8 +109,7 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
       progress,
       relay: {
         ...(progressToken !== undefined && {
-          progress: ({ progress: value, total, message }) =>
-            void progress(value, total, message).catch(() => {}),
+          progress: ({ progress: value, total, message }) => void progress(value, total, message),
         }),
         log: (message) =>
           void server.sendLoggingMessage(message, extra.sessionId).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Config } from "../config.js";
+import { errorMessage } from "../errors.js";
 import { createGateway } from "../gateway.js";
 import { type HttpOptions, startHttpServer } from "../http-server.js";
 import type { Logger } from "../logger.js";
@@ -19,7 +20,8 @@ export async function serveCommand(
   if (listen.kind === "stdio") {
     const server = createServer(gateway, logger);
     await server.connect(listen.transport);
-    stop = () => server.close().catch(() => {});
+    stop = () =>
+      server.close().catch((error: unknown) => logger.debug(`closing stdio: ${errorMessage(error)}`));
     logger.info(`serving ${config.servers.length} servers from ${config.file} over stdio`);
   } else {
     const options = { ...listen, limits: config.http };

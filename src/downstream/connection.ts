@@ -264,7 +264,12 @@ export function createConnection(options: ConnectionOptions): Connection {
     } catch (error) {
       const reason = `failed to start: ${describe(error)}`;
       if (client === c) client = undefined;
-      await c.close().catch(() => {});
+      // The start failed already; a client that also fails to close has nothing more to tell.
+      await c
+        .close()
+        .catch((closing: unknown) =>
+          logger.debug(log(`close after a failed start: ${errorMessage(closing)}`)),
+        );
       scheduleRetry(reason);
     } finally {
       resolveFirst();
@@ -378,7 +383,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       const c = client;
       client = undefined;
       resolveFirst();
-      await c?.close().catch(() => {});
+      await c?.close().catch((error: unknown) => logger.debug(log(`close: ${errorMessage(error)}`)));
     },
   };
 }

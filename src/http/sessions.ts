@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { errorMessage } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { createServer } from "../server.js";
@@ -39,7 +40,9 @@ export function createSessions(gateway: Gateway, limits: SessionLimits, logger: 
   const end = (id: string, session: Session, why: string, log = logger.debug) => {
     sessions.delete(id);
     log(`closing HTTP session ${id}: ${why}`);
-    session.server.close().catch((error: unknown) => logger.debug(`closing session ${id}: ${String(error)}`));
+    session.server
+      .close()
+      .catch((error: unknown) => logger.debug(`closing session ${id}: ${errorMessage(error)}`));
   };
 
   /** Counts the request as open until its response is done, and arms the idle timer when none is left. */
@@ -119,7 +122,14 @@ export function createSessions(gateway: Gateway, limits: SessionLimits, logger: 
     async close() {
       const all = [...sessions];
       sessions.clear();
-      await Promise.all(all.map(([, session]) => session.server.close().catch(() => {})));
+      // Shutting down: a session whose client already went has nothing left to close.
+      await Promise.all(
+        all.map(([id, session]) =>
+          session.server
+            .close()
+            .catch((error: unknown) => logger.debug(`closing session ${id}: ${errorMessage(error)}`)),
+        ),
+      );
     },
   };
 }

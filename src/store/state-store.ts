@@ -75,7 +75,13 @@ export function createStateStore(url: string, logger: Logger = silentLogger): St
       return keyv as Keyv<T>;
     },
     async close() {
-      await Promise.all([...namespaces.values()].map((k) => k.disconnect().catch(() => {})));
+      await Promise.all(
+        [...namespaces.values()].map((k) =>
+          k
+            .disconnect()
+            .catch((error: unknown) => logger.warn(`store ${url}: closing: ${errorMessage(error)}`)),
+        ),
+      );
     },
   };
 }

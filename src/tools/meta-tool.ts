@@ -6,7 +6,7 @@ import type { Gateway } from "../gateway.js";
 
 export interface ToolContext {
   signal: AbortSignal;
-  /** Sends a progress notification when the client asked for them; values only ever increase. */
+  /** Sends a progress notification when the client asked for them; values only ever increase. Never rejects. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Carries the downstream server's progress, logs, elicitation and sampling requests back to this client. */
   relay: CallRelay;

@@ -22,13 +22,11 @@ export async function runSkillTool(
     relay: {
       ...context.relay,
       progress: ({ progress, total, message }) =>
-        void context
-          .progress(done + (total ? Math.min(progress / total, 0.99) : 0), undefined, message)
-          .catch(() => {}),
+        void context.progress(done + (total ? Math.min(progress / total, 0.99) : 0), undefined, message),
     },
     onStep: (step, count) => {
       done = count;
-      void context.progress(count, undefined, `step ${step.index} "${step.label}" done`).catch(() => {});
+      void context.progress(count, undefined, `step ${step.index} "${step.label}" done`);
     },
   });
   return {
