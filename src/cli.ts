@@ -3,9 +3,9 @@
 import { parseArgs } from "node:util";
 import type { CommandIO } from "./cli/io.js";
 import type { Listen } from "./cli/serve-command.js";
-import { loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
-import { createLogger, type LogLevel } from "./logger.js";
+import { createLogger, type Logger, type LogLevel } from "./logger.js";
 import { VERSION } from "./version.js";
 
 const HELP = `skillsmith ${VERSION} — an MCP gateway that turns tool use into procedural memory
@@ -34,45 +34,49 @@ const io: CommandIO = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      server: { type: "string" },
-      limit: { type: "string" },
-      "log-level": { type: "string" },
-      "allow-side-effects": { type: "boolean" },
-      fresh: { type: "boolean" },
-      input: { type: "string" },
-      http: { type: "boolean" },
-      host: { type: "string" },
-      port: { type: "string" },
-      resume: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
-  if (values.version) {
-    io.out(VERSION);
-    return 0;
-  }
-  const [command = "serve", ...rest] = positionals;
-  if (values.help || command === "help") {
-    io.out(HELP);
-    return 0;
-  }
-  const level = (values["log-level"] ?? process.env.SKILLSMITH_LOG_LEVEL ?? "info") as LogLevel;
-  if (!["debug", "info", "warn", "error"].includes(level))
-    throw usage(`--log-level must be debug, info, warn or error`);
-  const logger = createLogger(level);
-  // An empty SKILLSMITH_CONFIG counts as unset.
-  const configPath = values.config ?? (process.env.SKILLSMITH_CONFIG || "mcp.json");
+const OPTIONS = {
+  config: { type: "string", short: "c" },
+  server: { type: "string" },
+  limit: { type: "string" },
+  "log-level": { type: "string" },
+  "allow-side-effects": { type: "boolean" },
+  fresh: { type: "boolean" },
+  input: { type: "string" },
+  http: { type: "boolean" },
+  host: { type: "string" },
+  port: { type: "string" },
+  resume: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
 
-  switch (command) {
-    case "serve": {
-      const config = await loadConfig(configPath);
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** What every command gets: its own words after the command's name, the options, and the config on demand. */
+interface Invocation {
+  rest: string[];
+  values: Values;
+  logger: Logger;
+  config(): Promise<Config>;
+}
+
+/** Waits for the end of a served session: the client closing our stdin (stdio), or a signal. */
+function untilStopped(stdio: boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stdio) {
+      process.stdin.once("end", resolve);
+      process.stdin.once("close", resolve);
+    }
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+}
+
+/** One entry per command: it checks its own arguments, then loads only the module it needs. */
+const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
+  [
+    "serve",
+    async ({ values, logger, config }) => {
       const port = values.port === undefined ? 8931 : Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be a port number");
       const token = process.env.SKILLSMITH_TOKEN;
@@ -83,71 +87,78 @@ async function main(argv: string[]): Promise<number> {
             transport: new (await import("@modelcontextprotocol/sdk/server/stdio.js")).StdioServerTransport(),
           };
       const { serveCommand } = await import("./cli/serve-command.js");
-      const shutdown = await serveCommand(config, listen, logger);
-      await new Promise<void>((resolve) => {
-        if (listen.kind === "stdio") {
-          // The client closing our stdin is the normal end of a stdio session.
-          process.stdin.once("end", resolve);
-          process.stdin.once("close", resolve);
-        }
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
+      const shutdown = await serveCommand(await config(), listen, logger);
+      await untilStopped(listen.kind === "stdio");
       await shutdown();
       return 0;
-    }
-    case "search": {
+    },
+  ],
+  [
+    "search",
+    async ({ rest, values, logger, config }) => {
       const query = rest.join(" ").trim();
       if (!query) throw usage('search needs a query: skillsmith search "write text into a file"');
       const limit = values.limit === undefined ? 8 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 50)
         throw usage("--limit must be a whole number from 1 to 50");
-      const config = await loadConfig(configPath);
-      return (await import("./cli/search-command.js")).searchCommand(
-        config,
-        { query, limit, ...(values.server && { server: values.server }) },
-        io,
-        logger,
-      );
-    }
-    case "probe": {
+      const search = { query, limit, ...(values.server && { server: values.server }) };
+      return (await import("./cli/search-command.js")).searchCommand(await config(), search, io, logger);
+    },
+  ],
+  [
+    "probe",
+    async ({ rest, values, logger, config }) => {
       const [tool, argumentsJson = "{}"] = rest;
       if (!tool) throw usage(`probe needs a tool: skillsmith probe everything.get-sum '{"a": 2, "b": 3}'`);
-      const config = await loadConfig(configPath);
-      const probeArgs = {
+      const probe = {
         tool,
         argumentsJson,
         allowSideEffects: values["allow-side-effects"] ?? false,
         fresh: values.fresh ?? false,
       };
-      return (await import("./cli/probe-command.js")).probeCommand(config, probeArgs, io, logger);
-    }
-    case "skills":
-      return (await import("./cli/skills-command.js")).skillsCommand(
-        await loadConfig(configPath),
-        io,
-        logger,
-      );
-    case "run": {
+      return (await import("./cli/probe-command.js")).probeCommand(await config(), probe, io, logger);
+    },
+  ],
+  [
+    "skills",
+    async ({ logger, config }) =>
+      (await import("./cli/skills-command.js")).skillsCommand(await config(), io, logger),
+  ],
+  [
+    "run",
+    async ({ rest, values, logger, config }) => {
       const [name] = rest;
       if (!name) throw usage(`run needs a skill name: skillsmith run my-skill --input '{"a": 1}'`);
-      const config = await loadConfig(configPath);
-      const runArgs = {
-        name,
-        inputJson: values.input ?? "{}",
-        ...(values.resume && { resume: values.resume }),
-      };
-      return (await import("./cli/run-command.js")).runCommand(config, runArgs, io, logger);
-    }
-    case "doctor":
-      return (await import("./cli/doctor-command.js")).doctorCommand(
-        await loadConfig(configPath),
-        io,
-        logger,
-      );
-    default:
-      throw usage(`unknown command "${command}"`);
+      const run = { name, inputJson: values.input ?? "{}", ...(values.resume && { resume: values.resume }) };
+      return (await import("./cli/run-command.js")).runCommand(await config(), run, io, logger);
+    },
+  ],
+  [
+    "doctor",
+    async ({ logger, config }) =>
+      (await import("./cli/doctor-command.js")).doctorCommand(await config(), io, logger),
+  ],
+]);
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  if (values.version) {
+    io.out(VERSION);
+    return 0;
   }
+  const [command = "serve", ...rest] = positionals;
+  if (values.help || command === "help") {
+    io.out(HELP);
+    return 0;
+  }
+  const run = COMMANDS.get(command);
+  if (!run) throw usage(`unknown command "${command}"`);
+  const level = (values["log-level"] ?? process.env.SKILLSMITH_LOG_LEVEL ?? "info") as LogLevel;
+  if (!["debug", "info", "warn", "error"].includes(level))
+    throw usage(`--log-level must be debug, info, warn or error`);
+  // An empty SKILLSMITH_CONFIG counts as unset.
+  const configPath = values.config ?? (process.env.SKILLSMITH_CONFIG || "mcp.json");
+  return run({ rest, values, logger: createLogger(level), config: () => loadConfig(configPath) });
 }
 
 class UsageError extends Error {}
