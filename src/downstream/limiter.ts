@@ -1,8 +1,6 @@
 /** A counting semaphore: at most `limit` holders at once, the rest wait in order (or until their signal aborts). */
 export interface Limiter {
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  readonly active: number;
-  readonly waiting: number;
 }
 
 export function createLimiter(limit: number): Limiter {
@@ -44,12 +42,6 @@ export function createLimiter(limit: number): Limiter {
       } finally {
         release();
       }
-    },
-    get active() {
-      return active;
-    },
-    get waiting() {
-      return queue.length;
     },
   };
 }

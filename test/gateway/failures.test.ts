@@ -7,6 +7,10 @@ import { realServerEntries, removeDir, tempDir, textOf } from "../helpers/gatewa
 import { type LoggedGateway, startLoggedGateway } from "../helpers/logged-gateway.js";
 import { fixtureEntry, missingCommand, waitFor } from "../helpers/processes.js";
 
+/** hasty's call timeout, and the fixed delay before it starts: longer than the timeout however fast tsx is. */
+const HASTY_TIMEOUT_MS = 100;
+const HASTY_START_MS = 5 * HASTY_TIMEOUT_MS;
+
 /**
  * A gateway in front of a real server (memory), a command that does not exist (ghost), a process that exits
  * before answering (dead), a server that crashes in the middle of a call (crashy) and one whose call timeout
@@ -28,9 +32,9 @@ describe("servers that fail to start or crash", () => {
             args: ["-e", 'process.stderr.write("dead-fixture: refusing to start\\n", () => process.exit(3))'],
           },
           crashy: fixtureEntry("crash-server"),
-          hasty: fixtureEntry("crash-server"),
+          hasty: fixtureEntry("slow-start", [String(HASTY_START_MS), "crash-server"]),
         },
-        skillsmith: { store: "memory:", servers: { hasty: { timeoutMs: 100 } } },
+        skillsmith: { store: "memory:", servers: { hasty: { timeoutMs: HASTY_TIMEOUT_MS } } },
       },
       dir,
     );
@@ -131,14 +135,13 @@ describe("servers that fail to start or crash", () => {
   });
 
   it("gives a server slower to start than its call timeout the time to start", () => {
-    // hasty's timeoutMs is 100; starting node with tsx alone takes longer than that.
     expect(status("hasty")).toMatchObject({ state: "ready", attempts: 1 });
   });
 
   it("fails a call that outlives the server's timeoutMs, saying how to wait longer", async () => {
     const error = await t.gateway.pool.call("hasty", "sleep", { ms: 10_000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "CALL_FAILED", data: { tool: "hasty.sleep" } });
-    expect((error as Error).message).toContain("timed out after 100 ms");
+    expect((error as Error).message).toContain(`timed out after ${HASTY_TIMEOUT_MS} ms`);
     expect((error as Error).message).toContain("skillsmith.servers.hasty.timeoutMs");
   });
 });

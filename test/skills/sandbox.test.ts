@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   type TestGateway,
   textOf,
 } from "../helpers/gateway.js";
+import { fixtureEntry } from "../helpers/processes.js";
 
 describe("the skill sandbox", () => {
   let dir: string;
@@ -21,7 +22,7 @@ describe("the skill sandbox", () => {
     root = workspace.root;
     t = await startGateway(
       {
-        mcpServers: workspace.servers,
+        mcpServers: { ...workspace.servers, overlap: fixtureEntry("overlap-server") },
         skillsmith: {
           store: "file:state",
           sandbox: { timeoutMs: 1500, memoryMb: 16, maxCalls: 5, maxResultBytes: 2048 },
@@ -43,13 +44,20 @@ describe("the skill sandbox", () => {
     return { run, view: run.structuredContent as unknown as RunView, text: textOf(run) };
   }
 
+  /** An empty folder of its own under the filesystem server's root, so no other test's files show in it. */
+  async function folder(name: string): Promise<string> {
+    const own = path.join(root, name);
+    await mkdir(own);
+    return own;
+  }
+
   it("reaches nothing of Node: no process, require, fetch, imports — also not through constructors", async () => {
     const { view } = await saveAndRun(
       "escape",
       `export default async function run() {
         const viaFunction = Function("return typeof process")();
         const viaConstructor = (async () => {}).constructor("return typeof require")();
-        const globalNames = Object.getOwnPropertyNames(globalThis).filter((n) => /^(process|require|fetch|module|Buffer|setTimeout|std|os|__w+)$/.test(n));
+        const globalNames = Object.getOwnPropertyNames(globalThis).filter((n) => /^(process|require|fetch|module|Buffer|setTimeout|std|os|__\\w+)$/.test(n));
         let imported = "none";
         try { await import("node:fs"); imported = "yes"; } catch (e) { imported = String(e); }
         return { process: typeof process, require: typeof require, fetch: typeof fetch, viaFunction, viaConstructor: await viaConstructor, globalNames, imported };
@@ -100,18 +108,15 @@ describe("the skill sandbox", () => {
     expect(result.view.limit).toBe("maxResultBytes");
   });
 
-  it("runs overlapping calls in parallel: four one-second operations take about one second", async () => {
-    const started = performance.now();
+  it("runs overlapping calls in parallel: four calls are in flight at once", async () => {
+    // Each call waits until four are in flight; calls made one at a time would each give up after maxMs.
     const { view, text } = await saveAndRun(
-      "four-waits",
+      "four-at-once",
       `export default async (i, { call, parallel }) =>
-        (await parallel([1, 2, 3, 4], () => call("everything.trigger-long-running-operation", { duration: 1, steps: 1 }), { concurrency: 4 })).length`,
+        parallel([1, 2, 3, 4], async () => (await call("overlap.gather", { count: 4, maxMs: 300 })).peak, { concurrency: 4 })`,
     );
-    const elapsed = performance.now() - started;
     expect(view.ok, text).toBe(true);
-    expect(view.result).toBe(4);
-    // Sequential calls would need four seconds; this only checks the calls overlapped at all.
-    expect(elapsed).toBeLessThan(3900);
+    expect(view.result).toEqual([4, 4, 4, 4]);
   });
 
   it("resumes a failed run: completed steps are replayed, not called again", async () => {
@@ -120,13 +125,14 @@ describe("the skill sandbox", () => {
       const text = await step("read the report", () => call("files.read_text_file", { path: input.root + "/report.txt" }));
       return { listing: listing.content, text: text.content };
     }`;
-    const first = await saveAndRun("two-steps", code, { root });
+    const own = await folder("two-steps");
+    const first = await saveAndRun("two-steps", code, { root: own });
     expect(first.view.ok).toBe(false);
     expect(first.view.failedStep).toEqual({ index: 1, label: "read the report" });
     expect(first.text).toContain(`"resume": "${first.view.runId}"`);
     expect(first.view.calls).toBe(2);
 
-    await writeFile(path.join(root, "report.txt"), "all good");
+    await writeFile(path.join(own, "report.txt"), "all good");
     const resumed = await t.call("run_skill", { name: "two-steps", resume: first.view.runId });
     const view = resumed.structuredContent as unknown as RunView;
     expect(view.ok, textOf(resumed)).toBe(true);
@@ -148,10 +154,11 @@ describe("the skill sandbox", () => {
         step("c", () => call("everything.get-sum", { a: 3, b: 4 })),
       ]);
     }`;
-    const first = await saveAndRun("gappy", code, { root });
+    const own = await folder("gappy");
+    const first = await saveAndRun("gappy", code, { root: own });
     expect(first.view.ok).toBe(false);
     expect(first.view.failedStep).toEqual({ index: 1, label: "b" });
-    await writeFile(path.join(root, "late.txt"), "late but here");
+    await writeFile(path.join(own, "late.txt"), "late but here");
     const resumed = await t.call("run_skill", { name: "gappy", resume: first.view.runId });
     const view = resumed.structuredContent as unknown as RunView;
     expect(view.ok, textOf(resumed)).toBe(true);

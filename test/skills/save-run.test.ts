@@ -54,15 +54,24 @@ describe("save_skill and run_skill over real servers", () => {
     await removeDir(dir);
   });
 
-  it("saves a tested skill that sums in parallel, stores and reads back; lists, finds and runs it", async () => {
+  /** Saves SUM_AND_STORE, tested on one pair; each test that runs it saves its own, under its own name. */
+  async function saveSumAndStore(name: string, description: string) {
     const saved = await t.call("save_skill", {
-      name: "sum-and-store",
-      description: "Add pairs of numbers together and remember the sums in the knowledge graph",
+      name,
+      description,
       code: SUM_AND_STORE,
       inputSchema: SCHEMA,
-      test: { input: { pairs: [[1, 2]], prefix: "test-" } },
+      test: { input: { pairs: [[1, 2]], prefix: `${name}-test-` } },
     });
     expect(saved.isError, textOf(saved)).toBeFalsy();
+    return saved;
+  }
+
+  it("saves a tested skill that sums in parallel, stores and reads back; lists, finds and runs it", async () => {
+    const saved = await saveSumAndStore(
+      "sum-and-store",
+      "Add pairs of numbers together and remember the sums in the knowledge graph",
+    );
     expect(saved.structuredContent).toMatchObject({
       name: "sum-and-store",
       version: 1,
@@ -106,11 +115,12 @@ describe("save_skill and run_skill over real servers", () => {
   });
 
   it("still runs the skill after the gateway restarts", async () => {
+    await saveSumAndStore("kept", "kept across a restart");
     const again = await startGateway(config, dir);
     try {
       const listed = await again.client.listTools();
-      expect(listed.tools.map((tool) => tool.name)).toContain("sum-and-store");
-      const run = await again.call("sum-and-store", { pairs: [[7, 8]], prefix: "restart-" });
+      expect(listed.tools.map((tool) => tool.name)).toContain("kept");
+      const run = await again.call("kept", { pairs: [[7, 8]], prefix: "restart-" });
       expect((run.structuredContent as unknown as RunView).result).toEqual({ sums: [15], stored: 1 });
     } finally {
       await again.close();
@@ -135,7 +145,7 @@ describe("save_skill and run_skill over real servers", () => {
           code: 'export default async (i, { call }) => call("everything.get-sum", { a: 1 })',
           test: { input: {} },
         },
-        /test run failed: Invalid arguments for everything\.get-sum: b: required/,
+        /test run failed: Invalid arguments for everything\.get-sum\b.*: b: required/,
       ],
       [{ name: "no-default", code: "export const x = 1" }, /no default export function/],
     ];
@@ -181,11 +191,15 @@ describe("save_skill and run_skill over real servers", () => {
         (x) => x.name === "memory.open_nodes",
       );
     expect(hit(before)?.returns).toBeUndefined();
-    await t.call("save_skill", {
+    const saved = await t.call("save_skill", {
       name: "open-sums",
       description: "open stored sums",
-      code: 'export default async (i, { call }) => call("memory.open_nodes", { names: ["run-0"] })',
+      code: `export default async (i, { call }) => {
+        await call("memory.create_entities", { entities: [{ name: "opened-0", entityType: "sum", observations: ["3"] }] });
+        return call("memory.open_nodes", { names: ["opened-0"] });
+      }`,
     });
+    expect(saved.isError, textOf(saved)).toBeFalsy();
     const run = await t.call("open-sums", {});
     expect(run.isError, textOf(run)).toBeFalsy();
     const after = await t.call("search_tools", {
@@ -199,13 +213,14 @@ describe("save_skill and run_skill over real servers", () => {
 
   it("reports a tool whose definition changed since the skill was saved", async () => {
     const { writeFile, readFile } = await import("node:fs/promises");
-    const metaFile = path.join(dir, "skills", "sum-and-store.json");
+    await saveSumAndStore("drifting", "its tools change after it is saved");
+    const metaFile = path.join(dir, "skills", "drifting.json");
     const meta = JSON.parse(await readFile(metaFile, "utf8"));
     meta.tools["everything.get-sum"] = "0000000000000000";
     await writeFile(metaFile, JSON.stringify(meta));
     const again = await startGateway(config, dir);
     try {
-      const run = await again.call("sum-and-store", { pairs: [[1, 1]], prefix: "drift-" });
+      const run = await again.call("drifting", { pairs: [[1, 1]], prefix: "drift-" });
       const view = run.structuredContent as unknown as { ok: boolean; warnings?: string[] };
       expect(view.ok).toBe(true);
       expect(view.warnings).toEqual([
@@ -217,7 +232,8 @@ describe("save_skill and run_skill over real servers", () => {
   });
 
   it("validates a skill's input against its schema", async () => {
-    const run = await t.call("run_skill", { name: "sum-and-store", input: { pairs: "nope" } });
+    await saveSumAndStore("validated", "checks its input");
+    const run = await t.call("run_skill", { name: "validated", input: { pairs: "nope" } });
     expect(run.isError).toBe(true);
     expect(textOf(run)).toContain("INVALID_ARGUMENTS");
     expect(textOf(run)).toContain("pairs: expected array");

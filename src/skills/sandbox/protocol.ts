@@ -25,8 +25,7 @@ export type ToWorker =
   | { t: "run"; code: string; inputJson: string; limits: RunLimits; replay: ReplayStep[] }
   | { t: "compile"; code: string; timeoutMs: number }
   | { t: "reply"; id: number; ok: true; json: string }
-  | { t: "reply"; id: number; ok: false; message: string }
-  | { t: "abort"; limit: LimitName };
+  | { t: "reply"; id: number; ok: false; message: string };
 
 export interface RunFailure {
   message: string;
@@ -34,8 +33,6 @@ export interface RunFailure {
   limit?: LimitName;
   /** The step that was running when the run failed. */
   step?: { index: number; label: string };
-  /** Set when a resumed run's steps no longer match the record. */
-  diverged?: boolean;
 }
 
 export type FromWorker =

@@ -24,7 +24,6 @@ export interface Sandbox {
   run(job: SandboxJob, hooks: SandboxHooks): Promise<SandboxOutcome>;
   /** Evaluates a module without running it: undefined when it loads, else what is wrong. */
   compile(code: string): Promise<string | undefined>;
-  stats(): { workers: number; busy: number; queued: number; replaced: number };
   close(): Promise<void>;
 }
 
@@ -58,7 +57,6 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
   const idle: Slot[] = [];
   const all = new Set<Slot>();
   const queue: Array<(slot: Slot) => void> = [];
-  let replaced = 0;
   let closed = false;
 
   function spawn(): Slot {
@@ -97,7 +95,6 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
     slot.onExit = undefined;
     void slot.worker.terminate();
     if (closed) return;
-    replaced++;
     logger.debug("sandbox: replacing a worker");
     release(spawn());
   }
@@ -199,8 +196,6 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
         slot.worker.postMessage({ t: "compile", code, timeoutMs: COMPILE_TIMEOUT_MS } satisfies ToWorker);
       });
     },
-
-    stats: () => ({ workers: all.size, busy: all.size - idle.length, queued: queue.length, replaced }),
 
     async close() {
       closed = true;

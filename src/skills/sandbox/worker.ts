@@ -12,44 +12,12 @@ import {
   type QuickJSRuntime,
   RELEASE_SYNC,
 } from "quickjs-emscripten";
+import { PRELUDE } from "./prelude.js";
 import type { FromWorker, LimitName, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("the sandbox worker must run in a worker thread");
 const post = (message: FromWorker) => port.postMessage(message);
-
-/** Runs inside QuickJS before the skill: builds the { call, step, parallel, log } context from private host functions. */
-const PRELUDE = `(() => {
-  const hostCall = globalThis.__hostCall, stepBegin = globalThis.__stepBegin;
-  const stepEnd = globalThis.__stepEnd, hostLog = globalThis.__hostLog;
-  delete globalThis.__hostCall; delete globalThis.__stepBegin; delete globalThis.__stepEnd; delete globalThis.__hostLog;
-  const toJson = (v) => { const s = JSON.stringify(v); return s === undefined ? "null" : s; };
-  const call = async (tool, args) => {
-    if (typeof tool !== "string") throw new TypeError('call(tool, args): tool must be a string such as "server.tool"');
-    return JSON.parse(await hostCall(tool, toJson(args === undefined ? {} : args)));
-  };
-  const step = async (label, fn) => {
-    if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
-    const begun = JSON.parse(stepBegin(String(label)));
-    if (begun.replay) return begun.value;
-    const value = await fn();
-    stepEnd(begun.index, toJson(value));
-    return value;
-  };
-  const parallel = async (items, fn, options) => {
-    const list = Array.from(items);
-    const bound = options && options.concurrency !== undefined ? Math.floor(options.concurrency) : 16;
-    const limit = Math.max(1, Math.min(bound, list.length));
-    const results = new Array(list.length);
-    let next = 0;
-    const lane = async () => { while (next < list.length) { const i = next++; results[i] = await fn(list[i], i); } };
-    await Promise.all(Array.from({ length: limit }, lane));
-    return results;
-  };
-  const log = (...parts) => hostLog(parts.map((p) => (typeof p === "string" ? p : toJson(p))).join(" "));
-  const context = Object.freeze({ call, step, parallel, log });
-  globalThis.__start = async (run, inputJson) => toJson(await run(JSON.parse(inputJson), context));
-})();`;
 
 const SHAPE_HINT =
   "a skill is `export default async function run(input, { call, step, parallel, log }) { … }`";
@@ -67,6 +35,13 @@ function describeError(vm: QuickJSContext, handle: QuickJSHandle): string {
     return `${e.name && e.name !== "Error" ? `${e.name}: ` : ""}${e.message}${where ? ` (${where})` : ""}`;
   }
   return typeof dumped === "string" ? dumped : JSON.stringify(dumped);
+}
+
+/** Describes an error and frees its handle. */
+function takeError(vm: QuickJSContext, handle: QuickJSHandle): string {
+  const message = describeError(vm, handle);
+  handle.dispose();
+  return message;
 }
 
 function limitOf(message: string): LimitName | undefined {
@@ -107,11 +82,7 @@ function closeSession(session: Session, owned: Array<{ alive: boolean; dispose()
 function loadSkill(session: Session, code: string): QuickJSHandle {
   const { vm, runtime } = session;
   const evaluated = vm.evalCode(code, "skill.js", { type: "module", strict: true });
-  if (evaluated.error) {
-    const message = describeError(vm, evaluated.error);
-    evaluated.error.dispose();
-    throw new Error(message);
-  }
+  if (evaluated.error) throw new Error(takeError(vm, evaluated.error));
   const state = vm.getPromiseState(evaluated.value);
   let exports = evaluated.value;
   if (!(state.type === "fulfilled" && state.notAPromise)) {
@@ -122,11 +93,7 @@ function loadSkill(session: Session, code: string): QuickJSHandle {
     if (jobs.error) jobs.error.dispose();
     const settled = vm.getPromiseState(evaluated.value);
     evaluated.value.dispose();
-    if (settled.type === "rejected") {
-      const message = describeError(vm, settled.error);
-      settled.error.dispose();
-      throw new Error(message);
-    }
+    if (settled.type === "rejected") throw new Error(takeError(vm, settled.error));
     if (settled.type !== "fulfilled")
       throw new Error("the module's top-level await never settled; move the work into run()");
     exports = settled.value;
@@ -139,8 +106,6 @@ function loadSkill(session: Session, code: string): QuickJSHandle {
   }
   return fn;
 }
-
-let active: { deliver(message: ToWorker): void } | undefined;
 
 function compile(code: string, timeoutMs: number): void {
   const session = openSession(64 * 1024 * 1024, Date.now() + timeoutMs);
@@ -159,206 +124,237 @@ function compile(code: string, timeoutMs: number): void {
   );
 }
 
-function run(code: string, inputJson: string, limits: RunLimits, replay: ReplayStep[]): void {
+/** The run in progress: its QuickJS session and the state its host functions share. */
+interface Run {
+  session: Session;
+  limits: RunLimits;
+  /** By index, not position: steps run in parallel may complete out of order, leaving gaps in the record. */
+  recorded: Map<number, ReplayStep>;
+  /** Freed with the session. */
+  handles: QuickJSHandle[];
+  /** Tool calls waiting for the gateway's reply, by id. */
+  pending: Map<number, QuickJSDeferredPromise>;
+  openSteps: Map<number, { label: string; started: number }>;
+  nextCall: number;
+  nextStep: number;
+  calls: number;
+  /** Set when a resumed run's steps stopped matching the record: the message the run fails with. */
+  diverged?: string;
+  finished: boolean;
+  /** The skill's promise of its JSON result. */
+  result?: QuickJSHandle;
+  timer?: NodeJS.Timeout;
+}
+
+/** A worker runs one skill at a time: the run that gateway replies are for. */
+let active: Run | undefined;
+
+function startRun(code: string, inputJson: string, limits: RunLimits, replay: ReplayStep[]): void {
   const deadline = Date.now() + limits.timeoutMs;
-  const session = openSession(limits.memoryBytes, deadline);
-  // By index, not position: steps run in parallel may complete out of order, leaving gaps in the record.
-  const recordedSteps = new Map(replay.map((r) => [r.index, r]));
-  const { vm, runtime } = session;
-  const handles: QuickJSHandle[] = [];
-  const pending = new Map<number, QuickJSDeferredPromise>();
-  const openSteps = new Map<number, { label: string; started: number }>();
-  let nextCall = 0;
-  let nextStep = 0;
-  let calls = 0;
-  let diverged: string | undefined;
-  let finished = false;
-  let result: QuickJSHandle | undefined;
-
-  const failedStep = (): RunFailure["step"] => {
-    const [index, open] = [...openSteps.entries()].sort(([a], [b]) => a - b)[0] ?? [];
-    return index === undefined || !open ? undefined : { index, label: open.label };
+  const run: Run = {
+    session: openSession(limits.memoryBytes, deadline),
+    limits,
+    recorded: new Map(replay.map((r) => [r.index, r])),
+    handles: [],
+    pending: new Map(),
+    openSteps: new Map(),
+    nextCall: 0,
+    nextStep: 0,
+    calls: 0,
+    finished: false,
   };
+  active = run;
+  run.timer = setTimeout(() => stop(run, "timeoutMs"), Math.max(0, deadline - Date.now()));
+  defineHostFunctions(run);
+  startSkill(run, code, inputJson);
+}
 
-  const timer = setTimeout(() => stop("timeoutMs"), Math.max(0, deadline - Date.now()));
+/** The first of the steps still open: the one to name when the run fails. */
+function failedStep(run: Run): RunFailure["step"] {
+  const [index, open] = [...run.openSteps.entries()].sort(([a], [b]) => a - b)[0] ?? [];
+  return index === undefined || !open ? undefined : { index, label: open.label };
+}
 
-  function finish(outcome: { ok: true; json: string } | { ok: false; error: RunFailure }): void {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    active = undefined;
-    const recycle = !closeSession(session, [...handles, ...pending.values()]);
-    post({ t: "done", ...outcome, recycle });
+function finish(run: Run, outcome: { ok: true; json: string } | { ok: false; error: RunFailure }): void {
+  if (run.finished) return;
+  run.finished = true;
+  clearTimeout(run.timer);
+  active = undefined;
+  const recycle = !closeSession(run.session, [...run.handles, ...run.pending.values()]);
+  post({ t: "done", ...outcome, recycle });
+}
+
+function limitFailure(run: Run, limit: LimitName): RunFailure {
+  const { limits } = run;
+  const said: Record<LimitName, string> = {
+    timeoutMs: `the run took longer than its time limit of ${limits.timeoutMs} ms`,
+    memoryBytes: `the run used more than its memory limit of ${Math.round(limits.memoryBytes / 1048576)} MB`,
+    maxCalls: `the run made more than its limit of ${limits.maxCalls} tool calls`,
+    maxResultBytes: `the result is larger than its limit of ${limits.maxResultBytes} bytes`,
+  };
+  const step = failedStep(run);
+  return { message: `Limit ${limit} exceeded: ${said[limit]}.`, limit, ...(step && { step }) };
+}
+
+function stop(run: Run, limit: LimitName): void {
+  run.session.stopped = limit;
+  finish(run, { ok: false, error: limitFailure(run, limit) });
+}
+
+function fail(run: Run, message: string): void {
+  const limit = run.session.stopped ?? limitOf(message);
+  const step = failedStep(run);
+  const error = limit
+    ? limitFailure(run, limit)
+    : { message: run.diverged ?? message, ...(step && { step }) };
+  finish(run, { ok: false, error });
+}
+
+/** Runs QuickJS's queued jobs, then looks whether the run has settled. */
+function pump(run: Run): void {
+  if (run.finished || !run.result) return;
+  const { vm, runtime } = run.session;
+  const jobs = runtime.executePendingJobs();
+  if (jobs.error) fail(run, takeError(vm, jobs.error));
+  else checkSettled(run, run.result);
+}
+
+/** Ends the run when the skill's promise has settled, or when nothing is left that could settle it. */
+function checkSettled(run: Run, result: QuickJSHandle): void {
+  const { vm } = run.session;
+  const state = vm.getPromiseState(result);
+  if (state.type === "fulfilled") {
+    const json = vm.getString(state.value);
+    state.value.dispose();
+    if (Buffer.byteLength(json) > run.limits.maxResultBytes) stop(run, "maxResultBytes");
+    else finish(run, { ok: true, json });
+  } else if (state.type === "rejected") {
+    fail(run, takeError(vm, state.error));
+  } else if (run.pending.size === 0) {
+    fail(run, "the skill is waiting for a promise that nothing will settle (every call has answered)");
   }
+}
 
-  function limitFailure(limit: LimitName): RunFailure {
-    const said: Record<LimitName, string> = {
-      timeoutMs: `the run took longer than its time limit of ${limits.timeoutMs} ms`,
-      memoryBytes: `the run used more than its memory limit of ${Math.round(limits.memoryBytes / 1048576)} MB`,
-      maxCalls: `the run made more than its limit of ${limits.maxCalls} tool calls`,
-      maxResultBytes: `the result is larger than its limit of ${limits.maxResultBytes} bytes`,
-    };
-    const step = failedStep();
-    return { message: `Limit ${limit} exceeded: ${said[limit]}.`, limit, ...(step && { step }) };
-  }
-
-  function stop(limit: LimitName): void {
-    session.stopped = limit;
-    finish({ ok: false, error: limitFailure(limit) });
-  }
-
-  function fail(message: string) {
-    const limit = session.stopped ?? limitOf(message);
-    if (limit) return finish({ ok: false, error: limitFailure(limit) });
-    const step = failedStep();
-    finish({
-      ok: false,
-      error: { message: diverged ?? message, ...(step && { step }), ...(diverged && { diverged: true }) },
-    });
-  }
-
-  /** Runs QuickJS's queued jobs, then looks whether the run has settled. */
-  function pump() {
-    if (finished || !result) return;
-    const jobs = runtime.executePendingJobs();
-    if (jobs.error) {
-      const message = describeError(vm, jobs.error);
-      jobs.error.dispose();
-      return fail(message);
-    }
-    const state = vm.getPromiseState(result);
-    if (state.type === "fulfilled") {
-      const json = vm.getString(state.value);
-      state.value.dispose();
-      if (Buffer.byteLength(json) > limits.maxResultBytes) return stop("maxResultBytes");
-      return finish({ ok: true, json });
-    }
-    if (state.type === "rejected") {
-      const message = describeError(vm, state.error);
-      state.error.dispose();
-      return fail(message);
-    }
-    if (pending.size === 0) {
-      fail("the skill is waiting for a promise that nothing will settle (every call has answered)");
-    }
-  }
-
+/** Defines the functions the prelude takes away from globalThis (see prelude.ts). */
+function defineHostFunctions(run: Run): void {
+  const { vm } = run.session;
   const define = (name: string, fn: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
     const handle = vm.newFunction(name, fn);
     vm.setProp(vm.global, name, handle);
     handle.dispose();
   };
-
-  define("__hostCall", (toolH, argsH) => {
-    if (++calls > limits.maxCalls) {
-      session.stopped = "maxCalls";
-      throw new Error(limitFailure("maxCalls").message);
-    }
-    const id = nextCall++;
-    const deferred = vm.newPromise();
-    pending.set(id, deferred);
-    post({
-      t: "call",
-      id,
-      tool: vm.getString(toolH as QuickJSHandle),
-      argsJson: vm.getString(argsH as QuickJSHandle),
-    });
-    return deferred.handle;
-  });
-  define("__stepBegin", (labelH) => {
-    const label = vm.getString(labelH as QuickJSHandle);
-    const index = nextStep++;
-    const recorded = recordedSteps.get(index);
-    if (recorded) {
-      if (recorded.label !== label) {
-        diverged =
-          `Cannot resume: step ${index} is "${label}" in the code but "${recorded.label}" in the run record. ` +
-          "Resume only replays the same steps in the same order; start a new run instead.";
-        throw new Error(diverged);
-      }
-      post({ t: "step", index, label, json: recorded.json, ms: 0, replayed: true });
-      return vm.newString(`{"replay":true,"value":${recorded.json}}`);
-    }
-    openSteps.set(index, { label, started: performance.now() });
-    return vm.newString(`{"replay":false,"index":${index}}`);
-  });
-  define("__stepEnd", (indexH, jsonH) => {
-    const index = vm.getNumber(indexH as QuickJSHandle);
-    const open = openSteps.get(index);
-    if (!open) return undefined;
-    openSteps.delete(index);
-    const ms = Math.round(performance.now() - open.started);
-    post({
-      t: "step",
-      index,
-      label: open.label,
-      json: vm.getString(jsonH as QuickJSHandle),
-      ms,
-      replayed: false,
-    });
+  define("__hostCall", (tool, args) => hostCall(run, tool, args));
+  define("__stepBegin", (label) => vm.newString(stepBegin(run, vm.getString(label))));
+  define("__stepEnd", (index, json) => {
+    stepEnd(run, vm.getNumber(index), json);
     return undefined;
   });
-  define("__hostLog", (textH) => {
-    post({ t: "log", text: vm.getString(textH as QuickJSHandle) });
+  define("__hostLog", (text) => {
+    post({ t: "log", text: vm.getString(text) });
     return undefined;
   });
+}
 
-  active = {
-    deliver(message) {
-      if (message.t === "abort") return stop(message.limit);
-      if (message.t !== "reply") return;
-      const deferred = pending.get(message.id);
-      if (!deferred || finished) return;
-      pending.delete(message.id);
-      if (message.ok) {
-        const value = vm.newString(message.json);
-        deferred.resolve(value);
-        value.dispose();
-      } else {
-        const error = vm.newError(message.message);
-        deferred.reject(error);
-        error.dispose();
-      }
-      deferred.dispose();
-      pump();
-    },
-  };
+/** Sends a tool call to the gateway; returns the promise its reply settles. */
+function hostCall(run: Run, tool: QuickJSHandle, args: QuickJSHandle): QuickJSHandle {
+  const { vm } = run.session;
+  if (++run.calls > run.limits.maxCalls) {
+    run.session.stopped = "maxCalls";
+    throw new Error(limitFailure(run, "maxCalls").message);
+  }
+  const id = run.nextCall++;
+  const deferred = vm.newPromise();
+  run.pending.set(id, deferred);
+  post({ t: "call", id, tool: vm.getString(tool), argsJson: vm.getString(args) });
+  return deferred.handle;
+}
 
+/** Opens the next step, or replays it from the record; answers JSON text (see `Begun` in prelude.ts). */
+function stepBegin(run: Run, label: string): string {
+  const index = run.nextStep++;
+  const recorded = run.recorded.get(index);
+  if (!recorded) {
+    run.openSteps.set(index, { label, started: performance.now() });
+    return `{"replay":false,"index":${index}}`;
+  }
+  if (recorded.label !== label) {
+    run.diverged =
+      `Cannot resume: step ${index} is "${label}" in the code but "${recorded.label}" in the run record. ` +
+      "Resume only replays the same steps in the same order; start a new run instead.";
+    throw new Error(run.diverged);
+  }
+  post({ t: "step", index, label, json: recorded.json, ms: 0, replayed: true });
+  return `{"replay":true,"value":${recorded.json}}`;
+}
+
+function stepEnd(run: Run, index: number, json: QuickJSHandle): void {
+  const open = run.openSteps.get(index);
+  if (!open) return;
+  run.openSteps.delete(index);
+  const ms = Math.round(performance.now() - open.started);
+  post({ t: "step", index, label: open.label, json: run.session.vm.getString(json), ms, replayed: false });
+}
+
+/** Evaluates the prelude, loads the skill and starts it; the run goes on as the gateway replies to its calls. */
+function startSkill(run: Run, code: string, inputJson: string): void {
+  const { vm } = run.session;
   try {
-    const prelude = vm.evalCode(PRELUDE, "prelude.js");
-    if (prelude.error) throw new Error(describeError(vm, prelude.error));
-    prelude.value.dispose();
-    const fn = loadSkill(session, code);
-    handles.push(fn);
-    const start = vm.getProp(vm.global, "__start");
-    handles.push(start);
+    const start = evaluatePrelude(vm);
+    run.handles.push(start);
+    const fn = loadSkill(run.session, code);
+    run.handles.push(fn);
     const input = vm.newString(inputJson);
-    handles.push(input);
+    run.handles.push(input);
     const called = vm.callFunction(start, vm.undefined, fn, input);
     if (called.error) {
-      const message = describeError(vm, called.error);
-      called.error.dispose();
-      fail(message);
+      fail(run, takeError(vm, called.error));
     } else {
-      result = called.value;
-      handles.push(result);
-      pump();
+      run.result = called.value;
+      run.handles.push(called.value);
+      pump(run);
     }
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    fail(run, error instanceof Error ? error.message : String(error));
   }
+}
+
+/** Returns the prelude's start function: a handle only the worker holds, never a global the skill could reach. */
+function evaluatePrelude(vm: QuickJSContext): QuickJSHandle {
+  const prelude = vm.evalCode(PRELUDE, "prelude.js");
+  if (prelude.error) throw new Error(takeError(vm, prelude.error));
+  return prelude.value;
+}
+
+/** Settles the promise of a tool call with the gateway's reply, then lets the skill go on. */
+function deliverReply(run: Run, reply: Extract<ToWorker, { t: "reply" }>): void {
+  const deferred = run.pending.get(reply.id);
+  if (!deferred || run.finished) return;
+  run.pending.delete(reply.id);
+  const { vm } = run.session;
+  if (reply.ok) {
+    const value = vm.newString(reply.json);
+    deferred.resolve(value);
+    value.dispose();
+  } else {
+    const error = vm.newError(reply.message);
+    deferred.reject(error);
+    error.dispose();
+  }
+  deferred.dispose();
+  pump(run);
 }
 
 port.on("message", (message: ToWorker) => {
   switch (message.t) {
     case "run":
-      run(message.code, message.inputJson, message.limits, message.replay);
+      startRun(message.code, message.inputJson, message.limits, message.replay);
       break;
     case "compile":
       compile(message.code, message.timeoutMs);
       break;
-    default:
-      active?.deliver(message);
+    case "reply":
+      if (active) deliverReply(active, message);
+      break;
   }
 });
 

@@ -1,0 +1,97 @@
+/**
+ * The code QuickJS runs before a skill: it builds the skill's { call, step, parallel, log } context from private
+ * host functions. It is written here, not in a string, so that it is linted and type-checked; QuickJS evaluates
+ * its source text, so `installSkillContext` must use nothing from outside its own body.
+ */
+
+/** What the worker defines on QuickJS's globalThis for the prelude to take away (JSON crosses as text). */
+interface HostFunctions {
+  __hostCall?: (tool: string, argsJson: string) => Promise<string>;
+  __stepBegin?: (label: string) => string;
+  __stepEnd?: (index: number, json: string) => void;
+  __hostLog?: (text: string) => void;
+}
+
+/** `__stepBegin`'s answer: the recorded value of a step being replayed, or the index of a step to run. */
+type Begun = { replay: true; value: unknown } | { replay: false; index: number };
+
+interface SkillContext {
+  call(tool: string, args?: unknown): Promise<unknown>;
+  step<T>(label: string, fn: () => T | Promise<T>): Promise<T>;
+  parallel<T, R>(
+    items: Iterable<T>,
+    fn: (item: T, index: number) => R | Promise<R>,
+    options?: { concurrency?: number },
+  ): Promise<R[]>;
+  log(...parts: unknown[]): void;
+}
+
+type Skill = (input: unknown, context: SkillContext) => unknown;
+
+/** Runs a skill on its input (JSON text) and resolves to its result (JSON text). */
+type Start = (run: Skill, inputJson: string) => Promise<string>;
+
+function installSkillContext(): Start {
+  const host = globalThis as typeof globalThis & HostFunctions;
+  // The worker defines all four before the prelude runs; deleting them leaves the skill no way to the host but `context`.
+  const take = <K extends keyof HostFunctions>(name: K): NonNullable<HostFunctions[K]> => {
+    const fn = host[name];
+    delete host[name];
+    return fn as NonNullable<HostFunctions[K]>;
+  };
+  const hostCall = take("__hostCall");
+  const stepBegin = take("__stepBegin");
+  const stepEnd = take("__stepEnd");
+  const hostLog = take("__hostLog");
+
+  const toJson = (value: unknown): string => {
+    const text: string | undefined = JSON.stringify(value);
+    return text === undefined ? "null" : text;
+  };
+
+  // Skills are plain JavaScript: the checks below are for callers that ignore the types.
+  const call: SkillContext["call"] = async (tool, args) => {
+    if (typeof tool !== "string")
+      throw new TypeError('call(tool, args): tool must be a string such as "server.tool"');
+    return JSON.parse(await hostCall(tool, toJson(args === undefined ? {} : args)));
+  };
+
+  const step: SkillContext["step"] = async (label, fn) => {
+    if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
+    const begun: Begun = JSON.parse(stepBegin(String(label)));
+    if (begun.replay) return begun.value as Awaited<ReturnType<typeof fn>>;
+    const value = await fn();
+    stepEnd(begun.index, toJson(value));
+    return value;
+  };
+
+  const parallel: SkillContext["parallel"] = async (items, fn, options) => {
+    const list = Array.from(items);
+    const bound = options?.concurrency !== undefined ? Math.floor(options.concurrency) : 16;
+    const limit = Math.max(1, Math.min(bound, list.length));
+    const results = new Array(list.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < list.length) {
+        const i = next++;
+        results[i] = await fn(list[i] as (typeof list)[number], i);
+      }
+    };
+    await Promise.all(Array.from({ length: limit }, lane));
+    return results;
+  };
+
+  const log: SkillContext["log"] = (...parts) =>
+    hostLog(parts.map((part) => (typeof part === "string" ? part : toJson(part))).join(" "));
+
+  const context = Object.freeze({ call, step, parallel, log });
+  return async (run, inputJson) => toJson(await run(JSON.parse(inputJson), context));
+}
+
+/**
+ * The prelude as QuickJS evaluates it: a script whose value is the start function. The worker keeps it as a
+ * handle, so nothing of the host is left on globalThis. tsx (esbuild's keepNames) wraps named functions in
+ * `__name(fn, "name")`, a helper of the module's scope; a do-nothing local `__name` lets the same text run
+ * from src/ (tsx) and from dist/ (tsc, which adds nothing).
+ */
+export const PRELUDE = `((__name) => (${installSkillContext.toString()})())((fn) => fn);`;
