@@ -12,7 +12,7 @@ import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } 
 import { createSearch, type SearchInput, type SearchOutput } from "./search/search.js";
 import { createObservations } from "./shapes/observations.js";
 import { createSkillRunner } from "./skills/runner.js";
-import { createSandbox, type Sandbox } from "./skills/sandbox/sandbox.js";
+import { createSandbox } from "./skills/sandbox/sandbox.js";
 import { createSkillStore } from "./skills/skill-store.js";
 import { createSkills, type Skills } from "./skills/skills.js";
 import { watchSkills } from "./skills/skills-watcher.js";
@@ -82,16 +82,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.connection && { connection: options.connection }),
   });
 
-  let realSandbox: Sandbox | undefined;
-  const startSandbox = () => {
-    realSandbox ??= createSandbox({ workers: config.sandbox.workers, logger });
-    return realSandbox;
-  };
-  const sandbox: Sandbox = {
-    run: (job, hooks) => startSandbox().run(job, hooks),
-    compile: (code) => startSandbox().compile(code),
-    close: async () => realSandbox?.close(),
-  };
+  const sandbox = createSandbox({ workers: config.sandbox.workers, logger });
   const calls = createToolCalls({ catalog, pool, observations, logger });
   const runner = createSkillRunner({ sandbox, store, catalog, calls, limits: config.sandbox, logger });
   const skills = createSkills({
@@ -123,7 +114,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await snapshots.restore(enabled);
       await skills.load();
       if (options.serving) {
-        startSandbox();
+        sandbox.warm();
         stopWatching = await watchSkills(config.skillsDir, skills, logger);
       }
       pool.start();

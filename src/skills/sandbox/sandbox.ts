@@ -24,6 +24,8 @@ export interface Sandbox {
   run(job: SandboxJob, hooks: SandboxHooks): Promise<SandboxOutcome>;
   /** Evaluates a module without running it: undefined when it loads, else what is wrong. */
   compile(code: string): Promise<string | undefined>;
+  /** Starts the workers now rather than at the first run (a long-lived server warms up before it is asked). */
+  warm(): void;
   close(): Promise<void>;
 }
 
@@ -99,17 +101,25 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
     release(spawn());
   }
 
+  // Workers start at the first use, or when warmed: a one-shot command that runs no skill starts none.
+  let started = false;
+  function warm(): void {
+    if (started || closed) return;
+    started = true;
+    for (let i = 0; i < size; i++) idle.push(spawn());
+  }
+
   async function acquire(): Promise<Slot> {
     if (closed) throw new Error("the sandbox is closed");
+    warm();
     const slot = idle.shift() ?? (await new Promise<Slot>((resolve) => queue.push(resolve)));
     slot.worker.ref();
     await slot.ready;
     return slot;
   }
 
-  for (let i = 0; i < size; i++) idle.push(spawn());
-
   return {
+    warm,
     async run(job, hooks) {
       const slot = await acquire();
       return new Promise<SandboxOutcome>((resolve) => {
