@@ -14,6 +14,9 @@ const snapshotSchema = z.object({
   tools: z.array(toolRecordSchema),
 });
 
+/** A snapshot file as written: the server's tools when it was last listed. */
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
 export interface Snapshots {
   /** Puts each server's last snapshot in the catalog before it connects, so search answers at once. */
   restore(servers: string[]): Promise<void>;

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Snapshot } from "../../src/catalog/snapshots.js";
 import type { SearchOutput } from "../../src/gateway.js";
 import {
   realServers,
@@ -12,12 +13,6 @@ import {
 } from "../helpers/gateway.js";
 import { startLoggedGateway } from "../helpers/logged-gateway.js";
 import { hangingServer, isAlive, missingCommand, waitFor } from "../helpers/processes.js";
-
-interface Snapshot {
-  server: string;
-  savedAt: string;
-  tools: Array<{ name: string; server: string; tool: string; description: string; hash: string }>;
-}
 
 async function readSnapshot(file: string): Promise<Snapshot> {
   return JSON.parse(await readFile(file, "utf8")) as Snapshot;

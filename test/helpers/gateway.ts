@@ -9,6 +9,7 @@ import { parseConfig } from "../../src/config.js";
 import { createGateway, type Gateway } from "../../src/gateway.js";
 import type { Logger } from "../../src/logger.js";
 import { createServer } from "../../src/server.js";
+import type { runView } from "../../src/tools/format.js";
 
 const require = createRequire(import.meta.url);
 
@@ -94,18 +95,7 @@ export async function startGateway(
 }
 
 /** A skill run as run_skill's structuredContent shows it. */
-export interface RunView {
-  ok: boolean;
-  runId: string;
-  result: unknown;
-  steps: Array<{ index: number; label: string; replayed: boolean; shape: string }>;
-  calls: number;
-  error?: string;
-  failedStep?: { index: number; label: string } | null;
-  limit?: string;
-  resumedFrom?: string;
-  warnings?: string[];
-}
+export type RunView = ReturnType<typeof runView>;
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });

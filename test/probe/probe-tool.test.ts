@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProbeResult } from "../../src/probe/prober.js";
 import {
   realServersWorkspace,
   removeDir,
@@ -9,20 +10,6 @@ import {
   type TestGateway,
   textOf,
 } from "../helpers/gateway.js";
-
-interface Probe {
-  tool: string;
-  ok: boolean;
-  isError: boolean;
-  shape: string;
-  sample: unknown;
-  truncated: boolean;
-  cached: boolean;
-  tookMs: number;
-  error?: string;
-  hint?: string;
-  outputSchema?: { matches: boolean };
-}
 
 describe("probe_tool over real servers", () => {
   let dir: string;
@@ -60,7 +47,7 @@ describe("probe_tool over real servers", () => {
 
   const probe = async (gateway: TestGateway, args: Record<string, unknown>) => {
     const result = await gateway.call("probe_tool", args);
-    return { result, probe: result.structuredContent as unknown as Probe, text: textOf(result) };
+    return { result, probe: result.structuredContent as unknown as ProbeResult, text: textOf(result) };
   };
 
   it("shows a text listing's shape and a sample with the file in it", async () => {

@@ -12,7 +12,14 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { removeDir, startGateway, type TestGateway, tempDir, textOf } from "../helpers/gateway.js";
+import {
+  type RunView,
+  removeDir,
+  startGateway,
+  type TestGateway,
+  tempDir,
+  textOf,
+} from "../helpers/gateway.js";
 import { fixtureEntry } from "../helpers/processes.js";
 
 const SKILL = "save-attachments-to-onedrive";
@@ -79,18 +86,6 @@ const listening = z.object({
 
 interface SearchView {
   results: Array<{ name: string; kind: string; returns?: string }>;
-}
-
-interface RunView {
-  ok: boolean;
-  runId: string;
-  result: { folder: string; count: number; files: string[] } | null;
-  steps: Array<{ index: number; label: string; replayed: boolean; shape: string }>;
-  calls: number;
-  logs: string[];
-  resumedFrom?: string;
-  error?: string;
-  failedStep?: { index: number; label: string } | null;
 }
 
 interface UploadLog {
@@ -182,9 +177,12 @@ describe("case study: save every attachment from one sender's inbox messages int
     return (found.structuredContent as unknown as SearchView).results;
   }
 
-  /** Searches, records the rank (1-based) of each wanted tool, and expects each within `within`. */
+  /**
+   * Searches, records the rank (1-based, among tools) of each wanted tool, and expects each within `within`.
+   * Tools only: once the skill is saved it ranks first for the job, and the tests run in any order.
+   */
   async function expectFound(query: string, wanted: string[], within: number): Promise<void> {
-    const names = (await search(query)).map((r) => r.name);
+    const names = (await search(query, 20)).filter((r) => r.kind === "tool").map((r) => r.name);
     for (const tool of wanted) {
       const rank = names.indexOf(tool) + 1;
       ranks[`${tool} ← "${query}"`] = rank;
@@ -259,7 +257,17 @@ describe("case study: save every attachment from one sender's inbox messages int
     expect(again.find((r) => r.name === "outlook.list_messages")?.returns).toMatch(/value/);
   });
 
-  it("saves the skill only once its test run succeeds", async () => {
+  /**
+   * The save, with its checks, happens once, in whichever test needs the skill first: the tests that run it
+   * do not depend on the order the tests are run in.
+   */
+  let saving: Promise<void> | undefined;
+  const skillSaved = () => {
+    saving ??= saveSkill();
+    return saving;
+  };
+
+  async function saveSkill(): Promise<void> {
     const test = { input: { sender: "AlexW@contoso.onmicrosoft.com", folder: "Skill test" } };
     const draft = await t.call("save_skill", {
       name: SKILL,
@@ -302,9 +310,14 @@ describe("case study: save every attachment from one sender's inbox messages int
       "save every attachment of the inbox messages from one sender into a OneDrive folder",
     );
     expect(found[0]).toMatchObject({ name: SKILL, kind: "skill" });
+  }
+
+  it("saves the skill only once its test run succeeds", async () => {
+    await skillSaved();
   });
 
   it("runs the skill for one sender, then as a tool of its own for another", async () => {
+    await skillSaved();
     const run = await t.call("run_skill", {
       name: SKILL,
       input: { sender: "Adele Vance", folder: "From Adele" },
@@ -340,6 +353,7 @@ describe("case study: save every attachment from one sender's inbox messages int
   });
 
   it("fails midway through the uploads, and resumes after the fix without uploading anything twice", async () => {
+    await skillSaved();
     const input = { sender: "NestorW@contoso.onmicrosoft.com", folder: "Design review" };
     // The drive lets two more uploads through, then refuses: the first message's two files go up, the second's not.
     const before = await uploadLog();
@@ -387,7 +401,9 @@ describe("case study: save every attachment from one sender's inbox messages int
     });
 
     expect(await uploadLog("/Design review")).toMatchObject({ total: 5, distinct: 5, duplicates: [] });
-    // Over the whole case study: 1 (test run) + 3 (Adele) + 3 (Megan) + 5 (Nestor) files, each uploaded once.
-    expect(await uploadLog()).toMatchObject({ total: 12, distinct: 12, duplicates: [] });
+    // Over the whole case study so far (which runs came before depends on the order): each file uploaded once.
+    const all = await uploadLog();
+    expect(all.duplicates).toEqual([]);
+    expect(all.distinct).toBe(all.total);
   });
 });
