@@ -10,23 +10,26 @@ describe("a server that pages its tools and changes them", () => {
   let dir: string;
   let t: TestGateway;
 
-  beforeAll(async () => {
-    dir = await tempDir();
-    t = await startGateway(
+  const startPaged = (at: string) =>
+    startGateway(
       {
         mcpServers: { paged: fixtureEntry("paged-server", ["--tools", "25", "--page-size", "10"]) },
         skillsmith: { store: "memory:" },
       },
-      dir,
+      at,
     );
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    t = await startPaged(dir);
   });
   afterAll(async () => {
     await t?.close();
     await removeDir(dir);
   });
 
-  const search = async (args: Record<string, unknown>) =>
-    (await t.call("search_tools", args)).structuredContent as unknown as SearchOutput;
+  const search = async (args: Record<string, unknown>, on = t) =>
+    (await on.call("search_tools", args)).structuredContent as unknown as SearchOutput;
 
   it("lists every page", async () => {
     const status = t.gateway.status().find((s) => s.name === "paged");
@@ -41,26 +44,34 @@ describe("a server that pages its tools and changes them", () => {
   });
 
   it("follows tools/list_changed: a tool added at run time becomes searchable", async () => {
-    const query = "count the quokkas on the island";
-    expect((await search({ query, limit: 3 })).results.map((r) => r.name)).not.toContain(
-      "paged.quokka_counter",
-    );
-    const answer = await t.gateway.pool.call("paged", "add_tool", {
-      name: "quokka_counter",
-      description: "Count the quokkas living on an island.",
-    });
-    expect(answer.isError).toBeFalsy();
-    const found = await waitFor(async () => {
-      const { results } = await search({ query, limit: 3 });
-      return results.some((r) => r.name === "paged.quokka_counter") && results;
-    }, "the new tool to be searchable");
-    expect(found[0]?.name).toBe("paged.quokka_counter");
-    expect(t.gateway.status().find((s) => s.name === "paged")?.toolCount).toBe(27);
-    await waitFor(async () => {
-      const snapshot = JSON.parse(await readFile(path.join(dir, "registry", "paged.json"), "utf8")) as {
-        tools: Array<{ name: string }>;
-      };
-      return snapshot.tools.length === 27 && snapshot.tools.some((r) => r.name === "paged.quokka_counter");
-    }, "the snapshot to hold the new tool");
+    // Its own gateway and server: the tool it adds must not show up in the other test's listing.
+    const own = await tempDir();
+    const changing = await startPaged(own);
+    try {
+      const query = "count the quokkas on the island";
+      expect((await search({ query, limit: 3 }, changing)).results.map((r) => r.name)).not.toContain(
+        "paged.quokka_counter",
+      );
+      const answer = await changing.gateway.pool.call("paged", "add_tool", {
+        name: "quokka_counter",
+        description: "Count the quokkas living on an island.",
+      });
+      expect(answer.isError).toBeFalsy();
+      const found = await waitFor(async () => {
+        const { results } = await search({ query, limit: 3 }, changing);
+        return results.some((r) => r.name === "paged.quokka_counter") && results;
+      }, "the new tool to be searchable");
+      expect(found[0]?.name).toBe("paged.quokka_counter");
+      expect(changing.gateway.status().find((s) => s.name === "paged")?.toolCount).toBe(27);
+      await waitFor(async () => {
+        const snapshot = JSON.parse(await readFile(path.join(own, "registry", "paged.json"), "utf8")) as {
+          tools: Array<{ name: string }>;
+        };
+        return snapshot.tools.length === 27 && snapshot.tools.some((r) => r.name === "paged.quokka_counter");
+      }, "the snapshot to hold the new tool");
+    } finally {
+      await changing.close();
+      await removeDir(own);
+    }
   });
 });

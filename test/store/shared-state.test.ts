@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -63,12 +63,15 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
     await removeDir(dir);
   });
 
-  it("a skill saved on one instance becomes a tool on the other", async () => {
+  /** Saves a skill on A that lists a folder, then reads its report.txt; resolves once B lists it too. */
+  async function saveReader(name: string): Promise<void> {
     const announced = new Promise<void>((resolve) =>
-      b.client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+      b.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+        if ((await b.client.listTools()).tools.some((t) => t.name === name)) resolve();
+      }),
     );
     const saved = await a.call("save_skill", {
-      name: "shared-read",
+      name,
       description: "read the report",
       code: `export default async (input, { call, step }) => {
         const listing = await step("list", () => call("files.list_directory", { path: input.root }));
@@ -78,15 +81,22 @@ describe.skipIf(!hasRedis)("two gateway instances sharing a Redis store and a sk
     });
     expect(saved.isError, textOf(saved)).toBeFalsy();
     await announced;
+  }
+
+  it("a skill saved on one instance becomes a tool on the other", async () => {
+    await saveReader("shared-read");
     expect((await b.client.listTools()).tools.map((t) => t.name)).toContain("shared-read");
   });
 
   it("a run that failed on one instance resumes on the other", async () => {
-    const failed = await a.call("shared-read", { root });
+    await saveReader("resume-read");
+    const folder = path.join(root, "resume");
+    await mkdir(folder);
+    const failed = await a.call("resume-read", { root: folder });
     const view = failed.structuredContent as { ok: boolean; runId: string };
     expect(view.ok).toBe(false);
-    await writeFile(path.join(root, "report.txt"), "shared");
-    const resumed = await b.call("run_skill", { name: "shared-read", resume: view.runId });
+    await writeFile(path.join(folder, "report.txt"), "shared");
+    const resumed = await b.call("run_skill", { name: "resume-read", resume: view.runId });
     const after = resumed.structuredContent as {
       ok: boolean;
       steps: Array<{ replayed: boolean }>;
