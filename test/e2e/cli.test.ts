@@ -1,31 +1,10 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli as skillsmith } from "../helpers/cli.js";
 import { realServerEntries, realServers, removeDir, tempDir } from "../helpers/gateway.js";
-import { assertBuilt, cliScript, missingCommand, repoRoot } from "../helpers/processes.js";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built bin to its end. */
-function skillsmith(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliScript, ...args],
-      { cwd, timeout: 30_000, env: { ...process.env, SKILLSMITH_CONFIG: "" } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { assertBuilt, missingCommand, repoRoot } from "../helpers/processes.js";
 
 describe("the skillsmith CLI", () => {
   let dir: string;

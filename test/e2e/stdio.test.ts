@@ -22,31 +22,37 @@ import {
  */
 describe("skillsmith serve over stdio", () => {
   let dir: string;
+  let config: string;
   let client: Client;
-  let transport: StdioClientTransport;
   const stderr: string[] = [];
   const protocolErrors: Error[] = [];
+
+  /** Starts the built bin on the config and connects a client to it over stdio, keeping its stderr and errors. */
+  async function connect(kept?: { stderr: string[]; errors: Error[] }) {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cliScript, "serve", "--config", config],
+      cwd: dir,
+      stderr: "pipe",
+    });
+    transport.stderr?.on("data", (chunk: Buffer) => kept?.stderr.push(chunk.toString("utf8")));
+    const connected = new Client({ name: "e2e", version: "0" });
+    connected.onerror = (error) => kept?.errors.push(error);
+    await connected.connect(transport);
+    return { client: connected, transport };
+  }
 
   beforeAll(async () => {
     assertBuilt();
     dir = await tempDir("skillsmith-e2e-");
-    const config = path.join(dir, "mcp.json");
+    config = path.join(dir, "mcp.json");
     await writeFile(
       config,
       JSON.stringify({
         mcpServers: { ...realServerEntries(dir, path.join(dir, "memory.jsonl")), ghost: missingCommand },
       }),
     );
-    transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [cliScript, "serve", "--config", config],
-      cwd: dir,
-      stderr: "pipe",
-    });
-    transport.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
-    client = new Client({ name: "e2e", version: "0" });
-    client.onerror = (error) => protocolErrors.push(error);
-    await client.connect(transport);
+    ({ client } = await connect({ stderr, errors: protocolErrors }));
   });
   afterAll(async () => {
     await client?.close();
@@ -108,11 +114,15 @@ describe("skillsmith serve over stdio", () => {
   });
 
   it.skipIf(process.platform !== "linux")("closes every child when the client goes away", async () => {
-    const pid = transport.pid;
+    // A gateway of its own, so the other tests keep theirs whatever order the tests run in.
+    const own = await connect();
+    const pid = own.transport.pid;
     expect(pid).toBeTypeOf("number");
-    const children = await descendants(pid as number);
-    expect(children.length).toBeGreaterThanOrEqual(3);
-    await client.close();
+    const children = await waitFor(async () => {
+      const found = await descendants(pid as number);
+      return found.length >= 3 && found;
+    }, "the three servers to start");
+    await own.client.close();
     await waitFor(() => !isAlive(pid as number), "skillsmith to exit");
     await waitFor(() => children.every((child) => !isAlive(child)), "every child to exit");
   });
