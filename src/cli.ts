@@ -19,8 +19,10 @@ Usage:
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
   skillsmith skills  [--config mcp.json]                 list the saved skills
-  skillsmith run     <skill> [--input '{"a": 1}'] [--resume runId]
-                                                         run a saved skill, a line per step as it completes
+  skillsmith run     <skill> | --code file.js [--input '{"a": 1}'] [--resume runId]
+                                                         run a saved skill, or code ad hoc, a line per step
+  skillsmith save    <name> --from-run <runId> --description "…" [--overwrite]
+                                                         save the code of a run that succeeded as a skill
   skillsmith doctor  [--config mcp.json]                 connect to every server and report its status
 
 Options:
@@ -42,6 +44,10 @@ const OPTIONS = {
   "allow-side-effects": { type: "boolean" },
   fresh: { type: "boolean" },
   input: { type: "string" },
+  code: { type: "string" },
+  "from-run": { type: "string" },
+  description: { type: "string" },
+  overwrite: { type: "boolean" },
   http: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
@@ -128,9 +134,26 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
     "run",
     async ({ rest, values, logger, config }) => {
       const [name] = rest;
-      if (!name) throw usage(`run needs a skill name: skillsmith run my-skill --input '{"a": 1}'`);
-      const run = { name, inputJson: values.input ?? "{}", ...(values.resume && { resume: values.resume }) };
+      if ((name === undefined) === (values.code === undefined) && values.resume === undefined)
+        throw usage(`run needs a skill name or --code file.js: skillsmith run my-skill --input '{"a": 1}'`);
+      const run = {
+        inputJson: values.input ?? "{}",
+        ...(name !== undefined && { name }),
+        ...(values.code !== undefined && { codeFile: values.code }),
+        ...(values.resume && { resume: values.resume }),
+      };
       return (await import("./cli/run-command.js")).runCommand(await config(), run, io, logger);
+    },
+  ],
+  [
+    "save",
+    async ({ rest, values, logger, config }) => {
+      const [name] = rest;
+      const fromRun = values["from-run"];
+      if (!name || fromRun === undefined || !values.description)
+        throw usage('save needs a name, --from-run <runId> and --description "what it does"');
+      const save = { name, fromRun, description: values.description, overwrite: values.overwrite ?? false };
+      return (await import("./cli/save-command.js")).saveCommand(await config(), save, io, logger);
     },
   ],
   [

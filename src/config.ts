@@ -34,6 +34,8 @@ const serverEntrySchema = z
 
 const serverOptionsSchema = z.strictObject({
   probe: z.enum(["readOnly", "any", "none"]).default("readOnly"),
+  /** What code (skill runs, saved or ad hoc) may call on this server. */
+  skills: z.enum(["any", "readOnly", "none"]).default("any"),
   concurrency: z.int().min(1).max(256).default(8),
   timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
   disabled: z.boolean().default(false),

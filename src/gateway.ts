@@ -11,6 +11,7 @@ import { META_TOOL_NAMES } from "./meta-tool-names.js";
 import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
 import { createSearch, type SearchInput, type SearchOutput } from "./search/search.js";
 import { createObservations } from "./shapes/observations.js";
+import { skillEffects } from "./skills/annotations.js";
 import { createSkillRunner } from "./skills/runner.js";
 import { createSandbox } from "./skills/sandbox/sandbox.js";
 import { createSkillStore } from "./skills/skill-store.js";
@@ -84,7 +85,20 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const sandbox = createSandbox({ workers: config.sandbox.workers, logger });
   const calls = createToolCalls({ catalog, pool, observations, logger });
-  const runner = createSkillRunner({ sandbox, store, catalog, calls, limits: config.sandbox, logger });
+  const serverOptions = (server: string) => {
+    const found = optionsOf.get(server);
+    if (!found) throw new Error(`no options for server "${server}"`);
+    return found;
+  };
+  const runner = createSkillRunner({
+    sandbox,
+    store,
+    catalog,
+    calls,
+    limits: config.sandbox,
+    logger,
+    serverOptions,
+  });
   const skills = createSkills({
     store: createSkillStore(config.skillsDir, logger),
     sandbox,
@@ -97,13 +111,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     calls,
     store,
     logger,
-    serverOptions: (server) => {
-      const found = optionsOf.get(server);
-      if (!found) throw new Error(`no options for server "${server}"`);
-      return found;
+    serverOptions,
+  });
+  const search = createSearch({
+    catalog,
+    pool,
+    observations,
+    waitMs: config.searchWaitMs,
+    skillEffects: (name) => {
+      const skill = skills.get(name);
+      return skill && skillEffects(skill, catalog);
     },
   });
-  const search = createSearch({ catalog, pool, observations, waitMs: config.searchWaitMs });
 
   let stopWatching = () => {};
   return {

@@ -9,9 +9,11 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { Catalog } from "./catalog/catalog.js";
 import { errorMessage, problemsError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
+import { callsLine, skillEffects } from "./skills/annotations.js";
 import type { Skill } from "./skills/skill-store.js";
 import { errorResult, formatIssues, type MetaTool, type ToolContext } from "./tools/meta-tool.js";
 import { probeTool } from "./tools/probe-tool.js";
@@ -20,11 +22,11 @@ import { runSkill, runSkillTool, saveSkill } from "./tools/skill-tools.js";
 import { VERSION } from "./version.js";
 
 export const INSTRUCTIONS = `Skillsmith stands in front of many MCP servers. Their tools are not listed directly; work in a loop:
-1. search_tools: find the tools (and saved skills) for a job, by plain words. Names are \`server.tool\`.
-2. probe_tool: call a tool once for real to see the true shape of its answer before you rely on it.
-3. save_skill: freeze working JavaScript that composes tools (call, step, parallel) as a named skill, with a test input.
-4. run_skill (or call the skill by its name): reuse it; a failed run can resume from its last completed step.
-Prefer an existing skill over rebuilding the same workflow.`;
+1. search_tools: find the tools (and saved skills) for a job, in plain words. Names are \`server.tool\`.
+2. probe_tool: call a read-only tool once to see the true shape of its answer before code relies on it.
+3. run_skill with \`code\`: run JavaScript that composes tools (call, step, parallel), ad hoc and for real.
+4. save_skill with \`fromRun\`: keep the code of a run that worked as a skill, a tool of its own.
+Prefer an existing skill over rebuilding one; a failed run resumes from its last completed step.`;
 
 export const META_TOOLS: readonly MetaTool[] = [searchTools, probeTool, saveSkill, runSkill];
 
@@ -40,13 +42,14 @@ function describeTool(tool: MetaTool): Tool {
   };
 }
 
-function describeSkill(skill: Skill): Tool {
+function describeSkill(skill: Skill, catalog: Catalog): Tool {
+  const effects = skillEffects(skill, catalog);
   return {
     name: skill.name,
     title: skill.name,
-    description: `${skill.description} (a saved skill, v${skill.version}; runs as run_skill)`,
+    description: `${skill.description} (a saved skill, v${skill.version}; ${callsLine(effects)})`,
     inputSchema: skill.inputSchema as Tool["inputSchema"],
-    annotations: { title: skill.name, readOnlyHint: false, openWorldHint: true },
+    annotations: { title: skill.name, ...effects.annotations },
   };
 }
 
@@ -78,7 +81,7 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [...listed, ...gateway.skills.list().map(describeSkill)],
+    tools: [...listed, ...gateway.skills.list().map((skill) => describeSkill(skill, gateway.catalog))],
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -129,8 +132,8 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
     };
     if (!tool) {
       if (gateway.skills.get(name)) {
-        return runSkillTool(gateway, name, request.params.arguments ?? {}, context).catch((error: unknown) =>
-          errorResult(error, `Skill '${name}' failed`),
+        return runSkillTool(gateway, { name, input: request.params.arguments ?? {} }, context).catch(
+          (error: unknown) => errorResult(error, `Skill '${name}' failed`),
         );
       }
       // A plain Error with a code: the SDK sends its message as is, where McpError's would carry an

@@ -153,15 +153,20 @@ describe("parseConfig", () => {
   it("applies per-server options", () => {
     const config = parse({
       mcpServers: { files: { command: "x" }, other: { command: "y" } },
-      skillsmith: { servers: { files: { probe: "any", concurrency: 2, timeoutMs: 500, disabled: true } } },
+      skillsmith: {
+        servers: {
+          files: { probe: "any", skills: "readOnly", concurrency: 2, timeoutMs: 500, disabled: true },
+        },
+      },
     });
     expect(config.servers[0]?.options).toEqual({
       probe: "any",
+      skills: "readOnly",
       concurrency: 2,
       timeoutMs: 500,
       disabled: true,
     });
-    expect(config.servers[1]?.options).toMatchObject({ probe: "readOnly", disabled: false });
+    expect(config.servers[1]?.options).toMatchObject({ probe: "readOnly", skills: "any", disabled: false });
   });
 
   it("names an out-of-range per-server option", () => {

@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import { createGateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
+import { skillEffects } from "../skills/annotations.js";
 import { type CommandIO, table } from "./io.js";
 
 /** Lists the saved skills; reads the skills folder only, no server is started. */
@@ -13,13 +14,11 @@ export async function skillsCommand(config: Config, io: CommandIO, logger: Logge
       io.out(`No skills in ${config.skillsDir} yet. Agents save them with save_skill.`);
       return 0;
     }
-    const rows = skills.map((s) => [
-      s.name,
-      `v${s.version}`,
-      s.updatedAt.slice(0, 10),
-      Object.keys(s.tools).join(", "),
-      s.description,
-    ]);
+    const rows = skills.map((s) => {
+      const { tools, computedCalls } = skillEffects(s, gateway.catalog);
+      const called = [...tools, ...(computedCalls ? ["(names computed at run time)"] : [])];
+      return [s.name, `v${s.version}`, s.updatedAt.slice(0, 10), called.join(", "), s.description];
+    });
     io.out(table([["name", "version", "updated", "tools", "description"], ...rows]));
     return 0;
   } finally {

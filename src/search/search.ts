@@ -3,6 +3,7 @@ import { clip, paramsLine } from "../catalog/render.js";
 import type { Pool } from "../downstream/pool.js";
 import type { Observations } from "../shapes/observations.js";
 import { renderShape } from "../shapes/shape.js";
+import type { SkillEffects } from "../skills/annotations.js";
 
 export type Detail = "name" | "summary" | "full";
 
@@ -24,6 +25,8 @@ export interface SearchResultItem {
   annotations?: Record<string, unknown>;
   /** The observed shape of the tool's answers (one line at "summary", whole at "full"), once probed or called. */
   returns?: string;
+  /** A skill that names some of the tools it calls at run time (so nothing vouches for what it does). */
+  computedCalls?: true;
 }
 
 export interface SearchOutput {
@@ -39,6 +42,8 @@ export interface SearchOptions {
   observations: Observations;
   /** How long a search waits for servers not listed yet (first start, no snapshot). */
   waitMs: number;
+  /** What a saved skill may do, derived from what it calls. */
+  skillEffects(name: string): SkillEffects | undefined;
 }
 
 const SUMMARY_CHARS = 200;
@@ -76,12 +81,14 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
         };
         if (detail === "name") return base;
         const observed = record ? await observations.get(record) : undefined;
+        const effects = entry.kind === "skill" ? options.skillEffects(entry.name) : undefined;
         return {
           ...base,
           description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
           params: paramsLine(entry.inputSchema),
           ...(detail === "full" && { inputSchema: entry.inputSchema }),
-          annotations: record?.annotations ?? {},
+          annotations: record?.annotations ?? effects?.annotations ?? {},
+          ...(effects?.computedCalls && { computedCalls: true as const }),
           ...(observed && {
             returns:
               detail === "full"

@@ -4,7 +4,7 @@ import { coalesced, createInFlight } from "../async.js";
 import type { ToolCalls } from "../calls/tool-calls.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { clip } from "../catalog/render.js";
-import type { SandboxOptions } from "../config.js";
+import type { SandboxOptions, ServerOptions } from "../config.js";
 import type { CallRelay } from "../downstream/connection.js";
 import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
@@ -12,6 +12,7 @@ import type { Logger } from "../logger.js";
 import { renderShape, shapeOf } from "../shapes/shape.js";
 import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
+import { skillRefusal } from "./policy.js";
 import type { RunFailure, RunLimits } from "./sandbox/protocol.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import type { Skill } from "./skill-store.js";
@@ -26,16 +27,22 @@ const stepRecordSchema = z.object({
   value: z.unknown(),
 });
 
-/** One run of a skill as kept in the store (namespace "runs"): enough to report it and to resume it. */
+/**
+ * One run as kept in the store (namespace "runs"): enough to report it, resume it and save it. A run of a saved
+ * skill names it; an ad-hoc run (code not saved) keeps its code instead.
+ */
 export const runRecordSchema = z.object({
   runId: z.string(),
-  skill: z.string(),
-  version: z.int(),
+  skill: z.string().optional(),
+  version: z.int().optional(),
+  code: z.string().optional(),
   input: z.unknown(),
   status: z.enum(["running", "ok", "failed"]),
   resumedFrom: z.string().optional(),
   steps: z.array(stepRecordSchema),
   calls: z.int(),
+  /** Every tool the run called, in the order of its first call. */
+  tools: z.array(z.string()),
   logs: z.array(z.string()),
   warnings: z.array(z.string()),
   result: z.unknown().optional(),
@@ -60,12 +67,13 @@ export interface RunOptions {
   relay?: CallRelay;
 }
 
+/** What a run runs: a saved skill's code (named, with its pins), or code given ad hoc. */
+export type Program = { code: string; skill?: Pick<Skill, "name" | "version" | "tools"> };
+
 export interface SkillRunner {
-  run(
-    skill: Pick<Skill, "name" | "version" | "code" | "tools">,
-    input: unknown,
-    options?: RunOptions,
-  ): Promise<RunRecord>;
+  run(program: Program, input: unknown, options?: RunOptions): Promise<RunRecord>;
+  /** A run's record, while the store keeps it. */
+  record(runId: string): Promise<RunRecord | undefined>;
   /** Waits for run records still being written (before the store closes). */
   flush(): Promise<void>;
 }
@@ -76,6 +84,8 @@ export interface RunnerOptions {
   catalog: Catalog;
   calls: ToolCalls;
   limits: SandboxOptions;
+  /** The operator's policy for code, per server (`skillsmith.servers.<name>.skills`). */
+  serverOptions(server: string): ServerOptions;
   logger: Logger;
 }
 
@@ -103,9 +113,20 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     });
   }
 
-  /** The skill's `call`: the one call path; an answer the tool marks as an error rejects with its text. */
-  async function call(name: string, args: unknown, relay: CallRelay | undefined): Promise<unknown> {
+  /**
+   * The skill's `call`: the one call path, under the operator's policy for code; an answer the tool marks as an
+   * error rejects with its text.
+   */
+  async function call(
+    name: string,
+    args: unknown,
+    run: RunRecord,
+    relay: CallRelay | undefined,
+  ): Promise<unknown> {
     const prepared = await calls.prepare(name, args);
+    const refusal = skillRefusal(prepared.tool, options.serverOptions(prepared.tool.server).skills);
+    if (refusal) throw new Error(refusal);
+    if (!run.tools.includes(prepared.tool.name)) run.tools.push(prepared.tool.name);
     const { result, value } = await calls.invoke(prepared, relay ? { relay } : {});
     if (result.isError) throw new Error(`${name} answered with an error: ${errorTextOf(result)}`);
     return value;
@@ -113,7 +134,9 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
 
   return {
     flush: () => writes.settled(),
-    async run(skill, input, runOptions = {}) {
+    record: (runId) => runs.get(runId),
+    async run(program, input, runOptions = {}) {
+      const { skill } = program;
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
         replayFrom = await runs.get(runOptions.resume);
@@ -133,10 +156,11 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
             { runId: runOptions.resume },
           );
         }
-        if (replayFrom.skill !== skill.name) {
+        if (replayFrom.skill !== skill?.name) {
+          const what = (name: string | undefined) => (name ? `skill "${name}"` : "ad-hoc code");
           throw new SkillsmithError(
             "SKILL_INVALID",
-            `Run "${runOptions.resume}" belongs to skill "${replayFrom.skill}", not "${skill.name}".`,
+            `Run "${runOptions.resume}" ran ${what(replayFrom.skill)}, not ${what(skill?.name)}.`,
             { runId: runOptions.resume },
           );
         }
@@ -149,15 +173,15 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       };
       const record: RunRecord = {
         runId: randomUUID(),
-        skill: skill.name,
-        version: skill.version,
+        ...(skill ? { skill: skill.name, version: skill.version } : { code: program.code }),
         input: replayFrom ? replayFrom.input : input,
         status: "running",
         ...(replayFrom && { resumedFrom: replayFrom.runId }),
         steps: [],
         calls: 0,
+        tools: [],
         logs: [],
-        warnings: drift(skill.tools),
+        warnings: skill ? drift(skill.tools) : [],
         startedAt: new Date().toISOString(),
         tookMs: 0,
       };
@@ -177,7 +201,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       void save();
       const outcome = await sandbox.run(
         {
-          code: skill.code,
+          code: program.code,
           input: record.input,
           limits,
           replay: (replayFrom?.steps ?? []).map((s) => ({
@@ -189,7 +213,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         {
           call: (name, args) => {
             record.calls++;
-            return call(name, args, runOptions.relay);
+            return call(name, args, record, runOptions.relay);
           },
           onStep(step) {
             const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };

@@ -16,6 +16,10 @@ export const skillMetaSchema = z.object({
   /** The tools the code names, each pinned to the hash of its definition when the skill was saved. */
   tools: z.record(z.string(), z.string()),
   test: z.object({ input: z.record(z.string(), z.unknown()) }).optional(),
+  /** The code names some tools at run time: they could not be checked or pinned (absent in older files). */
+  computedCalls: z.boolean().optional(),
+  /** The run the code was saved from, which verified it. */
+  fromRun: z.string().optional(),
 });
 
 export type SkillMeta = z.infer<typeof skillMetaSchema>;

@@ -14,10 +14,12 @@ export const SKILL_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
 /** The `server` a skill shows under in search results. */
 export const SKILL_SERVER = "skills";
 
+/** A save gives the code with an optional test input, or a run that succeeded (its code, verified by it). */
 export interface SaveRequest {
   name: string;
   description: string;
-  code: string;
+  code?: string;
+  fromRun?: string;
   inputSchema?: Record<string, unknown>;
   test?: { input: Record<string, unknown> };
   overwrite: boolean;
@@ -27,7 +29,19 @@ export interface SaveOutcome {
   name: string;
   version: number;
   tools: string[];
+  /** The code names some of the tools it calls at run time (see callsComputed). */
+  computedCalls: boolean;
   testRun?: RunRecord;
+  /** The run whose code was saved, which verified it. */
+  fromRun?: string;
+}
+
+/** A run of a saved skill (`name`) or of code given ad hoc; with `resume` alone, what that run ran. */
+export interface RunRequest {
+  name?: string;
+  code?: string;
+  input?: unknown;
+  resume?: string;
 }
 
 export interface Skills {
@@ -37,7 +51,7 @@ export interface Skills {
   get(name: string): Skill | undefined;
   /** `relay`: where the test run's downstream progress, logs and requests go (the client saving). */
   save(request: SaveRequest, options?: { relay?: CallRelay }): Promise<SaveOutcome>;
-  run(name: string, input: unknown, options?: RunOptions): Promise<RunRecord>;
+  run(request: RunRequest, options?: Omit<RunOptions, "resume">): Promise<RunRecord>;
   /** Called after every save, so a server can announce its new tool list; returns the way to stop listening. */
   onChange(listener: () => void): () => void;
 }
@@ -60,6 +74,24 @@ export function literalCalls(code: string): string[] {
   for (const m of code.matchAll(/\bcall\s*\(\s*(["'`])([^"'`$]+)\1/g)) if (m[2]) found.add(m[2]);
   return [...found].sort();
 }
+
+/**
+ * Whether the code may call a tool whose name it computes at run time: any use of `call` other than a
+ * literal `call("server.tool", …)` or the destructuring of the context. Such a skill's tools cannot be
+ * known, checked or pinned at save time, so it is never marked read-only.
+ */
+export function callsComputed(code: string): boolean {
+  // Comments say "call" in prose; a `//` after a colon is a URL in a string, not a comment.
+  const bare = code.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/(^|[^:\\])\/\/.*$/gm, "$1");
+  for (const m of bare.matchAll(/(?<![.\w$])call\b(?!\s*[,}])/g)) {
+    const after = bare.slice((m.index ?? 0) + m[0].length);
+    if (!/^\s*\(\s*(["'`])[^"'`$]+\1/.test(after)) return true;
+  }
+  return false;
+}
+
+const noRun = (runId: string) =>
+  new SkillsmithError("SKILL_INVALID", `No run "${runId}" to resume (runs are kept for 7 days).`, { runId });
 
 function invalid(name: string, problem: string, data: Record<string, unknown> = {}): SkillsmithError {
   return new SkillsmithError("SKILL_INVALID", `Skill "${name}" was not saved: ${problem}`, { name, ...data });
@@ -109,6 +141,38 @@ export function createSkills(options: SkillsOptions): Skills {
     }
   }
 
+  /** The code to save, and the input it was verified on when it comes from a run. */
+  async function sourceOf(
+    request: SaveRequest,
+  ): Promise<{ code: string; testInput?: Record<string, unknown> }> {
+    const { name } = request;
+    if ((request.code === undefined) === (request.fromRun === undefined)) {
+      throw invalid(name, "give either code, or fromRun: the runId of a run that succeeded.");
+    }
+    if (request.fromRun === undefined) return { code: request.code ?? "" };
+    if (request.test) throw invalid(name, "a save fromRun is verified by that run; leave out test.");
+    const run = await runner.record(request.fromRun);
+    if (!run) throw invalid(name, `there is no run "${request.fromRun}" (runs are kept for 7 days).`);
+    if (run.status !== "ok") {
+      throw invalid(
+        name,
+        `run "${run.runId}" ${run.status === "failed" ? `failed (${run.error ?? "unknown error"})` : "has not finished"}; ` +
+          "only a run that succeeded can be saved. Fix the code, run it again, and save that run.",
+      );
+    }
+    const input =
+      run.input !== null && typeof run.input === "object" && !Array.isArray(run.input) ? run.input : {};
+    if (run.code !== undefined) return { code: run.code, testInput: input as Record<string, unknown> };
+    const skill = run.skill === undefined ? undefined : store.get(run.skill);
+    if (!skill || skill.version !== run.version) {
+      throw invalid(
+        name,
+        `run "${run.runId}" ran skill "${run.skill}" v${run.version}, which is no longer the current version.`,
+      );
+    }
+    return { code: skill.code, testInput: input as Record<string, unknown> };
+  }
+
   return {
     async load() {
       await store.load();
@@ -155,10 +219,12 @@ export function createSkills(options: SkillsOptions): Skills {
       if (compiled instanceof Error)
         throw invalid(name, `the inputSchema is not a valid JSON Schema: ${compiled.message}`);
 
-      const loadError = await compile(request.code);
+      const source = await sourceOf(request);
+      if (source.testInput) checkInput({ name, inputSchema }, source.testInput);
+      const loadError = await compile(source.code);
       if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
 
-      const tools = literalCalls(request.code);
+      const tools = literalCalls(source.code);
       // Resolving waits for servers still connecting, so a save right after start sees every tool.
       const resolved = await Promise.all(
         tools.map((t) =>
@@ -189,7 +255,7 @@ export function createSkills(options: SkillsOptions): Skills {
       if (request.test) {
         checkInput({ name, inputSchema }, request.test.input);
         testRun = await runner.run(
-          { name, version: (before?.version ?? 0) + 1, code: request.code, tools: pins },
+          { code: source.code, skill: { name, version: (before?.version ?? 0) + 1, tools: pins } },
           request.test.input,
           { persist: false, ...(saveOptions.relay && { relay: saveOptions.relay }) },
         );
@@ -208,19 +274,51 @@ export function createSkills(options: SkillsOptions): Skills {
         }
       }
 
+      const computedCalls = callsComputed(source.code);
+      const test = request.test ?? (source.testInput && { input: source.testInput });
       const skill = await store.save({
         name,
         description: request.description.trim(),
         inputSchema,
-        code: request.code,
+        code: source.code,
         tools: pins,
-        ...(request.test && { test: request.test }),
+        computedCalls,
+        ...(test && { test }),
+        ...(request.fromRun !== undefined && { fromRun: request.fromRun }),
       });
       refresh();
-      return { name, version: skill.version, tools, ...(testRun && { testRun }) };
+      return {
+        name,
+        version: skill.version,
+        tools,
+        computedCalls,
+        ...(testRun && { testRun }),
+        ...(request.fromRun !== undefined && { fromRun: request.fromRun }),
+      };
     },
 
-    async run(name, input, runOptions) {
+    async run(request, runOptions = {}) {
+      let { name, code } = request;
+      if (name !== undefined && code !== undefined) {
+        throw new SkillsmithError(
+          "INVALID_ARGUMENTS",
+          "Give either name (a saved skill) or code (to run ad hoc), not both.",
+        );
+      }
+      if (name === undefined && code === undefined) {
+        if (request.resume === undefined) {
+          throw new SkillsmithError(
+            "INVALID_ARGUMENTS",
+            "Give name (a saved skill) or code (to run ad hoc).",
+          );
+        }
+        const from = await runner.record(request.resume);
+        if (!from) throw noRun(request.resume);
+        ({ skill: name, code } = from);
+      }
+      const resume = request.resume !== undefined ? { resume: request.resume } : {};
+      if (name === undefined)
+        return runner.run({ code: code ?? "" }, request.input ?? {}, { ...runOptions, ...resume });
       const skill = store.get(name);
       if (!skill) {
         const known = store.list().map((s) => s.name);
@@ -230,8 +328,8 @@ export function createSkills(options: SkillsOptions): Skills {
           { name, known },
         );
       }
-      if (runOptions?.resume === undefined) checkInput(skill, input ?? {});
-      return runner.run(skill, input ?? {}, runOptions);
+      if (request.resume === undefined) checkInput(skill, request.input ?? {});
+      return runner.run({ code: skill.code, skill }, request.input ?? {}, { ...runOptions, ...resume });
     },
   };
 }

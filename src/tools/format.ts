@@ -17,7 +17,10 @@ export function renderSearch(query: string, output: SearchOutput): string {
   }
   const lines = [`${output.results.length} of ${output.total} matches for "${query}":`];
   for (const r of output.results) {
-    lines.push(`- ${r.name} (${r.kind}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`);
+    const computed = r.computedCalls ? ", calls tools named at run time" : "";
+    lines.push(
+      `- ${r.name} (${r.kind}${computed}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`,
+    );
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
     if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
     if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
@@ -57,11 +60,11 @@ export function runView(run: RunRecord) {
   return {
     ok: run.status === "ok",
     runId: run.runId,
-    skill: run.skill,
-    version: run.version,
+    ...(run.skill !== undefined ? { skill: run.skill, version: run.version } : { adHoc: true }),
     result: run.result ?? null,
     steps: run.steps.map(({ index, label, ms, shape, replayed }) => ({ index, label, ms, shape, replayed })),
     calls: run.calls,
+    tools: run.tools,
     logs: run.logs,
     tookMs: run.tookMs,
     ...(run.warnings.length > 0 && { warnings: run.warnings }),
@@ -75,19 +78,22 @@ export function runView(run: RunRecord) {
 }
 
 export function renderRun(run: RunRecord): string {
+  const what = run.skill !== undefined ? `Skill "${run.skill}" v${run.version}` : "The code";
   const lines: string[] = [];
   if (run.status === "ok") {
     lines.push(
-      `Skill "${run.skill}" v${run.version} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}`,
+      `${what} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}` +
+        (run.skill === undefined ? ` (keep it as a skill: save_skill {"fromRun": "${run.runId}", …})` : ""),
     );
   } else {
     const at = run.failedStep ? ` in step ${run.failedStep.index} "${run.failedStep.label}"` : "";
-    lines.push(`Skill "${run.skill}" v${run.version} failed${at}: ${run.error}`);
+    lines.push(`${what} failed${at}: ${run.error}`);
     lines.push(
-      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"name": "${run.skill}", "resume": "${run.runId}"}: ` +
+      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"resume": "${run.runId}"}: ` +
         "completed steps are replayed from the record, not called again.",
     );
   }
+  if (run.tools.length > 0) lines.push(`tools called: ${run.tools.join(", ")}`);
   for (const s of run.steps) {
     lines.push(`  step ${s.index} "${s.label}"${s.replayed ? " (replayed)" : ` ${s.ms} ms`} → ${s.shape}`);
   }
@@ -105,9 +111,14 @@ export function renderRun(run: RunRecord): string {
 export function renderSave(outcome: SaveOutcome): string {
   const tested = outcome.testRun
     ? ` The test run passed in ${outcome.testRun.tookMs} ms (${outcome.testRun.steps.length} steps, ${outcome.testRun.calls} calls).`
-    : " It was saved without a test run.";
+    : outcome.fromRun !== undefined
+      ? ` Its code is that of run ${outcome.fromRun}, which verified it.`
+      : " It was saved without a test run.";
+  const computed = outcome.computedCalls
+    ? " It names some tools at run time: they were not checked or pinned, and it is never marked read-only."
+    : "";
   return (
-    `Saved skill "${outcome.name}" v${outcome.version}; it is now a tool of its own.${tested}` +
+    `Saved skill "${outcome.name}" v${outcome.version}; it is now a tool of its own.${tested}${computed}` +
     (outcome.tools.length ? ` Tools pinned: ${outcome.tools.join(", ")}.` : "")
   );
 }

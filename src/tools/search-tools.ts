@@ -10,7 +10,7 @@ const input = z.strictObject({
       (q) => q.trim().length > 0,
       'must not be blank: describe the job, e.g. "read a file" or "send an email"',
     )
-    .describe('What you need done, in plain words: "write text into a file", "create a GitHub issue".'),
+    .describe('What you need done, in plain words, e.g. "write text into a file".'),
   limit: z.int().min(1).max(50).default(8).describe("How many results to return (1-50)."),
   server: z
     .string()

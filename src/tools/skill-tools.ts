@@ -2,21 +2,21 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Gateway } from "../gateway.js";
 import { META_TOOL } from "../meta-tool-names.js";
+import type { RunRequest } from "../skills/skills.js";
 import { renderRun, renderSave, runView } from "./format.js";
 import { defineMetaTool, type ToolContext } from "./meta-tool.js";
 
 const json = z.record(z.string(), z.unknown());
 
-/** Runs a skill for run_skill and for a skill called as a tool, with a progress notification per step. */
+/** Runs a skill (saved or ad hoc) for run_skill and for a skill called as a tool, with a progress notification per step. */
 export async function runSkillTool(
   gateway: Gateway,
-  name: string,
-  input: unknown,
+  request: RunRequest,
   context: ToolContext,
-  options: { resume?: string; timeoutMs?: number } = {},
+  options: { timeoutMs?: number } = {},
 ): Promise<CallToolResult> {
   let done = 0;
-  const run = await gateway.skills.run(name, input, {
+  const run = await gateway.skills.run(request, {
     ...options,
     // Under the run's progress token, a tool's own progress moves the count within the step under way.
     relay: {
@@ -40,34 +40,36 @@ export const saveSkill = defineMetaTool({
   name: META_TOOL.save,
   title: "Save a skill",
   description:
-    "Freeze working JavaScript that composes tools into a reusable skill; it becomes a tool of its own. The code is an " +
-    'ES module: `export default async function run(input, { call, step, parallel, log }) { … }` — call("server.tool", args) ' +
-    "returns the tool's answer (structured content, else parsed JSON, else text); step(label, fn) records an anchor a " +
-    "failed run resumes from; parallel(items, fn, { concurrency }) maps with a bound. No Node APIs, network or files. " +
-    "With `test`, the skill runs first and is saved only if that run succeeds.",
-  input: z.strictObject({
-    name: z.string().describe("Skill name: ^[a-z][a-z0-9_-]{0,47}$; it becomes the tool's name."),
-    description: z.string().describe("What the skill does, for search_tools and the tool list."),
-    code: z.string().min(1).describe("The ES module source."),
-    inputSchema: json
-      .optional()
-      .describe('JSON Schema of the input, {"type": "object", …}; default: any object.'),
-    test: z
-      .strictObject({ input: json })
-      .optional()
-      .describe("Run on this input first; save only if it succeeds."),
-    overwrite: z
-      .boolean()
-      .default(false)
-      .describe("Replace an existing skill of the same name (the old version is kept)."),
-  }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    "Keep code that worked as a skill, a tool of its own: `fromRun` (a successful run_skill's runId) or `code` " +
+    "with an optional `test` input it runs first — calling real tools, which may change things.",
+  input: z
+    .strictObject({
+      name: z.string().describe("Skill name: ^[a-z][a-z0-9_-]{0,47}$; it becomes the tool's name."),
+      description: z.string().describe("What the skill does (for search and the tool list)."),
+      fromRun: z.string().min(1).optional().describe("A successful run's runId: its code is saved."),
+      code: z.string().min(1).optional().describe("Or the code itself (an ES module, as run_skill takes)."),
+      inputSchema: json
+        .optional()
+        .describe('JSON Schema of the input, {"type": "object", …}; default: any object.'),
+      test: z
+        .strictObject({ input: json })
+        .optional()
+        .describe("With code: run on this input first, save only if it succeeds."),
+      overwrite: z.boolean().default(false).describe("Replace a skill of that name (the old one is kept)."),
+    })
+    .refine((r) => (r.code === undefined) !== (r.fromRun === undefined), {
+      message: "give either code or fromRun (the runId of a run that succeeded)",
+      path: ["code"],
+    }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(request, gateway, context) {
     const outcome = await gateway.skills.save(request, { relay: context.relay });
     const structured = {
       name: outcome.name,
       version: outcome.version,
       tools: outcome.tools,
+      computedCalls: outcome.computedCalls,
+      ...(outcome.fromRun && { fromRun: outcome.fromRun }),
       ...(outcome.testRun && { testRun: runView(outcome.testRun) }),
     };
     return { content: [{ type: "text", text: renderSave(outcome) }], structuredContent: structured };
@@ -76,29 +78,40 @@ export const saveSkill = defineMetaTool({
 
 export const runSkill = defineMetaTool({
   name: META_TOOL.run,
-  title: "Run a skill",
+  title: "Run code or a skill",
   description:
-    "Run a saved skill in the sandbox. Each step is recorded; a failed run returns a runId, and `resume: runId` runs the " +
-    "code again with completed steps replayed from the record (nothing called twice), then goes on live.",
-  input: z.strictObject({
-    name: z.string().min(1).describe("The skill to run."),
-    input: json.default({}).describe("Input for the skill, matching its inputSchema."),
-    resume: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("The runId of a failed run to resume from its last completed step."),
-    timeoutMs: z
-      .int()
-      .min(100)
-      .max(3_600_000)
-      .optional()
-      .describe("Wall-time limit for this run in milliseconds."),
-  }),
+    "Run code ad hoc (`code`) or a saved skill (`name`) in a sandbox; its calls reach real tools and may change " +
+    "things. Code: `export default async function run(input, { call, step, parallel, log }) {…}`; " +
+    'call("server.tool", args) gives the answer (structured content, else parsed JSON, else text); step(label, fn) ' +
+    "records an anchor; parallel(items, fn, { concurrency }) maps with a bound; no Node APIs. The runId saves the " +
+    "code (save_skill fromRun) or resumes a failed run (`resume`): completed steps are replayed, not called again.",
+  input: z
+    .strictObject({
+      name: z.string().min(1).optional().describe("A saved skill to run."),
+      code: z.string().min(1).optional().describe("Code to run ad hoc, instead of a saved skill."),
+      input: json.default({}).describe("Input for the code, matching the skill's inputSchema."),
+      resume: z.string().min(1).optional().describe("The runId of a failed run to resume."),
+      timeoutMs: z.int().min(100).max(3_600_000).optional().describe("Wall-time limit for this run (ms)."),
+    })
+    .refine((r) => !(r.name !== undefined && r.code !== undefined), {
+      message: "give either name or code, not both",
+      path: ["code"],
+    })
+    .refine((r) => r.name !== undefined || r.code !== undefined || r.resume !== undefined, {
+      message: "give name (a saved skill) or code (to run ad hoc)",
+      path: ["name"],
+    }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   handler: (request, gateway, context) =>
-    runSkillTool(gateway, request.name, request.input, context, {
-      ...(request.resume !== undefined && { resume: request.resume }),
-      ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
-    }),
+    runSkillTool(
+      gateway,
+      {
+        input: request.input,
+        ...(request.name !== undefined && { name: request.name }),
+        ...(request.code !== undefined && { code: request.code }),
+        ...(request.resume !== undefined && { resume: request.resume }),
+      },
+      context,
+      request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
+    ),
 });
