@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { coalesced, createInFlight } from "../async.js";
 import type { ToolCalls } from "../calls/tool-calls.js";
@@ -98,6 +99,10 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   const runs = createRecords(options.store, "runs", runRecordSchema);
 
   const writes = createInFlight();
+  // Runs this instance answered, as they ended: a save fromRun or a resume right after the answer must not
+  // read an older copy while the final write is still on its way to the store.
+  const ended = new LRUCache<string, RunRecord>({ max: 500, ttl: 10 * 60_000 });
+  const readRun = async (runId: string) => ended.get(runId) ?? (await runs.get(runId));
 
   /** The tools a skill pinned at save time that changed or vanished since: reported, never silently used. */
   function drift(pins: Record<string, string>): string[] {
@@ -134,12 +139,12 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
 
   return {
     flush: () => writes.settled(),
-    record: (runId) => runs.get(runId),
+    record: readRun,
     async run(program, input, runOptions = {}) {
       const { skill } = program;
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
-        replayFrom = await runs.get(runOptions.resume);
+        replayFrom = await readRun(runOptions.resume);
         if (!replayFrom) {
           throw new SkillsmithError(
             "SKILL_INVALID",
@@ -237,6 +242,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       }
       // A failed run is resumable only once its record is stored: answer after that write. A finished
       // run's record is history; it is written in the background.
+      if (persist) ended.set(record.runId, storedRecord(record));
       if (record.status === "failed") await save();
       else void save();
       return record;

@@ -267,33 +267,29 @@ describe("case study: save every attachment from one sender's inbox messages int
     return saving;
   };
 
+  /** Code first, save after: the agent runs its drafts ad hoc on one sender, then saves the run that worked. */
   async function saveSkill(): Promise<void> {
-    const test = { input: { sender: "AlexW@contoso.onmicrosoft.com", folder: "Skill test" } };
-    const draft = await t.call("save_skill", {
-      name: SKILL,
-      description: "Save every attachment of the inbox messages from one sender into a OneDrive folder",
-      code: DRAFT,
-      inputSchema: INPUT_SCHEMA,
-      test,
-    });
+    const input = { sender: "AlexW@contoso.onmicrosoft.com", folder: "Skill test" };
+    const draft = await t.call("run_skill", { code: DRAFT, input });
     expect(draft.isError).toBe(true);
-    expect(textOf(draft)).toMatch(/test run failed: TypeError: cannot read property 'map' of undefined/);
+    expect(textOf(draft)).toMatch(/TypeError: cannot read property 'map' of undefined/);
+
+    const fixed = await t.call("run_skill", { code: CODE, input });
+    const run = fixed.structuredContent as unknown as RunView;
+    expect(run.ok, textOf(fixed)).toBe(true);
+    expect(run.result).toMatchObject({ folder: "Skill test", count: 1, files: ["expenses-september.xlsx"] });
+    // Ad-hoc runs leave no skill behind.
     expect((await t.client.listTools()).tools.map((tool) => tool.name)).not.toContain(SKILL);
 
     const saved = await t.call("save_skill", {
       name: SKILL,
       description:
         "Save every attachment of the inbox messages from one sender into a OneDrive folder (created if missing)",
-      code: CODE,
+      fromRun: run.runId,
       inputSchema: INPUT_SCHEMA,
-      test,
     });
     expect(saved.isError, textOf(saved)).toBeFalsy();
-    expect(saved.structuredContent).toMatchObject({
-      name: SKILL,
-      version: 1,
-      testRun: { ok: true, result: { folder: "Skill test", count: 1, files: ["expenses-september.xlsx"] } },
-    });
+    expect(saved.structuredContent).toMatchObject({ name: SKILL, version: 1, fromRun: run.runId });
     expect([...(saved.structuredContent as { tools: string[] }).tools].sort()).toEqual([
       "onedrive.create_folder",
       "onedrive.get_item_by_path",
@@ -302,6 +298,8 @@ describe("case study: save every attachment from one sender's inbox messages int
       "outlook.list_attachments",
       "outlook.list_messages",
     ]);
+    // The save did not run the code again: one upload for the one file of the ad-hoc run.
+    expect(await uploadLog("/Skill test")).toMatchObject({ total: 1, distinct: 1 });
 
     const listed = (await t.client.listTools()).tools.find((tool) => tool.name === SKILL);
     expect(listed?.inputSchema).toMatchObject({ required: ["sender", "folder"] });
@@ -312,7 +310,7 @@ describe("case study: save every attachment from one sender's inbox messages int
     expect(found[0]).toMatchObject({ name: SKILL, kind: "skill" });
   }
 
-  it("saves the skill only once its test run succeeds", async () => {
+  it("runs drafts ad hoc on one sender, then saves the run that worked", async () => {
     await skillSaved();
   });
 
