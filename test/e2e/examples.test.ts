@@ -1,13 +1,11 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOutput } from "../../src/gateway.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli, serveOverStdio } from "../helpers/cli.js";
 import { type RunView, realServerEntries, removeDir, tempDir } from "../helpers/gateway.js";
-import { assertBuilt, cliScript, repoRoot, waitFor } from "../helpers/processes.js";
+import { assertBuilt, repoRoot, waitFor } from "../helpers/processes.js";
 
 interface GraphLine {
   type: "entity" | "relation";
@@ -162,15 +160,7 @@ describe("the example skills in skills/", () => {
         skillsmith: { store: "memory:", registryDir: "serve-registry" },
       }),
     );
-    const client = new Client({ name: "examples", version: "0" });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [cliScript, "serve", "--config", serveConfig],
-        cwd: dir,
-        stderr: "ignore",
-      }),
-    );
+    const client = await serveOverStdio(serveConfig, dir, "examples");
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["remember-folder", "sum-pairs"]));

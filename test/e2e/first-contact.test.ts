@@ -1,14 +1,14 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOutput } from "../../src/gateway.js";
 import type { ProbeResult } from "../../src/probe/prober.js";
+import { serveOverStdio } from "../helpers/cli.js";
 import { type RunView, realServersWorkspace, removeDir, textOf } from "../helpers/gateway.js";
-import { assertBuilt, cliScript } from "../helpers/processes.js";
+import { assertBuilt } from "../helpers/processes.js";
 
 /**
  * A new user's first minute: the built bin on a fresh folder (no snapshots, no state), called over stdio
@@ -31,18 +31,7 @@ describe("first contact: calls made the moment the gateway starts", () => {
     await removeDir(dir);
   });
 
-  async function start(): Promise<Client> {
-    const client = new Client({ name: "first-contact", version: "0" });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [cliScript, "serve", "--config", config],
-        cwd: dir,
-        stderr: "ignore",
-      }),
-    );
-    return client;
-  }
+  const start = () => serveOverStdio(config, dir, "first-contact");
   const call = async (client: Client, name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;
 

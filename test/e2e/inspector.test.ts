@@ -31,6 +31,27 @@ function inspector(
   });
 }
 
+/** `--method tools/call` of one tool on `skillsmith serve -c <config>`; the inspector takes --config for itself. */
+function callTool(config: string, cwd: string, tool: string, args: Record<string, string>) {
+  const toolArgs = Object.entries(args).flatMap(([key, value]) => ["--tool-arg", `${key}=${value}`]);
+  return inspector(
+    [
+      "--cli",
+      process.execPath,
+      cliScript,
+      "serve",
+      "-c",
+      config,
+      "--method",
+      "tools/call",
+      "--tool-name",
+      tool,
+      ...toolArgs,
+    ],
+    cwd,
+  );
+}
+
 describe("@modelcontextprotocol/inspector --cli", () => {
   let dir: string;
   let config: string;
@@ -75,25 +96,7 @@ describe("@modelcontextprotocol/inspector --cli", () => {
   });
 
   it("calls search_tools with --method tools/call and gets its error result", async () => {
-    const run = await inspector(
-      [
-        "--cli",
-        process.execPath,
-        cliScript,
-        "serve",
-        "-c",
-        config,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "search_tools",
-        "--tool-arg",
-        "query=add two numbers",
-        "--tool-arg",
-        "server=nope",
-      ],
-      dir,
-    );
+    const run = await callTool(config, dir, "search_tools", { query: "add two numbers", server: "nope" });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { isError?: boolean; content: Array<{ text: string }> };
     expect(result.isError).toBe(true);
@@ -111,23 +114,7 @@ describe("@modelcontextprotocol/inspector --cli", () => {
           mcpServers: { files: { command: process.execPath, args: [realServers.files, fresh] } },
         }),
       );
-      const run = await inspector(
-        [
-          "--cli",
-          process.execPath,
-          cliScript,
-          "serve",
-          "-c",
-          freshConfig,
-          "--method",
-          "tools/call",
-          "--tool-name",
-          "search_tools",
-          "--tool-arg",
-          "query=read a text file",
-        ],
-        fresh,
-      );
+      const run = await callTool(freshConfig, fresh, "search_tools", { query: "read a text file" });
       expect(run.code, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout) as { isError?: boolean; content: Array<{ text: string }> };
       expect(result.isError).toBeFalsy();

@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cliScript } from "./processes.js";
 
 export interface CliRun {
@@ -20,4 +22,18 @@ export function runCli(args: string[], cwd: string): Promise<CliRun> {
       },
     );
   });
+}
+
+/** `skillsmith serve --config <config>` started by an SDK client over stdio, as an MCP client starts it. */
+export async function serveOverStdio(config: string, cwd: string, name = "test"): Promise<Client> {
+  const client = new Client({ name, version: "0" });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [cliScript, "serve", "--config", config],
+      cwd,
+      stderr: "ignore",
+    }),
+  );
+  return client;
 }
