@@ -89,8 +89,9 @@ export function renderRun(run: RunRecord): string {
     const at = run.failedStep ? ` in step ${run.failedStep.index} "${run.failedStep.label}"` : "";
     lines.push(`${what} failed${at}: ${run.error}`);
     lines.push(
-      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"resume": "${run.runId}"}: ` +
-        "completed steps are replayed from the record, not called again.",
+      `runId: ${run.runId}. Once the cause is fixed, resume with run_skill {"resume": "${run.runId}"}` +
+        (run.skill === undefined ? ` (with "code" too, if the fix is in the code)` : "") +
+        ": completed steps are replayed from the record, not called again.",
     );
   }
   if (run.tools.length > 0) lines.push(`tools called: ${run.tools.join(", ")}`);
