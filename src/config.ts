@@ -39,6 +39,12 @@ const serverOptionsSchema = z.strictObject({
   concurrency: z.int().min(1).max(256).default(8),
   timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
   disabled: z.boolean().default(false),
+  /** The largest message a stdio server may send; a larger answer fails its call and the connection stays up. */
+  maxMessageBytes: z
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
 });
 
 /** Limits of each skill run, and the size of the sandbox's worker pool. */
@@ -83,6 +89,8 @@ const skillsmithSchema = z.strictObject({
   /** How long search_tools waits, on a first start, for servers with neither a snapshot nor a finished listing. */
   searchWaitMs: z.int().min(0).max(3_600_000).default(5_000),
   http: httpSchema.default(httpSchema.parse({})),
+  /** On SIGTERM or stdin closing, how long requests in flight get to finish before they are answered with an error. */
+  shutdownGraceMs: z.int().min(0).max(600_000).default(5_000),
 });
 
 const configFileSchema = z.object({
@@ -126,6 +134,7 @@ export interface Config {
   startupWaitMs: number;
   searchWaitMs: number;
   http: HttpServingOptions;
+  shutdownGraceMs: number;
 }
 
 const defaultServerOptions = serverOptionsSchema.parse({});
@@ -223,6 +232,7 @@ export function parseConfig(
     startupWaitMs: skillsmith.startupWaitMs,
     searchWaitMs: skillsmith.searchWaitMs,
     http: skillsmith.http,
+    shutdownGraceMs: skillsmith.shutdownGraceMs,
   };
 }
 

@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Socket } from "node:net";
+
+/**
+ * Runs in a process of its own, reading `+pgid` / `-pgid` lines: the process groups of the stdio servers alive.
+ * When its stdin ends, the gateway is gone (the kernel closes the pipe even on SIGKILL); it signals every group
+ * still listed, SIGTERM then SIGKILL after 2 s, and exits. A gateway that closed its servers listed none.
+ */
+const WATCHDOG = `
+const groups = new Set();
+let rest = "";
+const signal = (name) => {
+  for (const group of groups) {
+    try { process.kill(-group, name); } catch {}
+  }
+};
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  const lines = (rest + chunk).split("\\n");
+  rest = lines.pop();
+  for (const line of lines) {
+    const group = Number(line.slice(1));
+    if (line[0] === "+") groups.add(group);
+    else groups.delete(group);
+  }
+});
+process.stdin.on("end", () => {
+  if (groups.size === 0) process.exit(0);
+  signal("SIGTERM");
+  setTimeout(() => { signal("SIGKILL"); process.exit(0); }, 2000);
+});
+`;
+
+let watchdog: ChildProcess | undefined;
+
+/**
+ * POSIX only. A stdio server leads its own process group (so closing it reaches a wrapper's server too); such a
+ * group outlives a gateway killed outright, since nothing signals it, and a server that ignores the end of its
+ * stdin would run on. One watchdog process per gateway ends those groups. Returns the function that unlists the
+ * group once it is closed, so a later group that reuses its id is never signalled.
+ */
+export function guardGroup(pgid: number): () => void {
+  if (!watchdog) {
+    // Its own group too: a signal sent to the gateway's group (Ctrl-C in a terminal) must not end it first.
+    watchdog = spawn(process.execPath, ["-e", WATCHDOG], {
+      stdio: ["pipe", "ignore", "ignore"],
+      detached: true,
+    });
+    const warn = (error: Error) =>
+      process.emitWarning(
+        `skillsmith: the watchdog of the stdio servers failed (${error.message}); ` +
+          "a server may outlive a gateway that is killed outright.",
+      );
+    watchdog.on("error", warn);
+    watchdog.stdin?.once("error", warn);
+    // The gateway exits when its work is done, not when the watchdog is: neither the process nor its pipe holds it.
+    watchdog.unref();
+    (watchdog.stdin as Socket | null)?.unref();
+  }
+  const stdin = watchdog.stdin;
+  stdin?.write(`+${pgid}\n`);
+  return () => {
+    if (stdin?.writable) stdin.write(`-${pgid}\n`);
+  };
+}
