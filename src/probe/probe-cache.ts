@@ -18,7 +18,8 @@ export function createProbeCache<T extends object>(
   schema: z.ZodType<T>,
   logger: Logger,
 ): ProbeCache<T> {
-  const records = createRecords(store, "probes", schema, { hot: { max: 500, ttlMs } });
+  // Bounded in the store too: distinct arguments are unbounded, each probe answer is kept until its TTL.
+  const records = createRecords(store, "probes", schema, { hot: { max: 500, ttlMs }, maxEntries: 10_000 });
   const key = (tool: ToolRecord, args: Record<string, unknown>) =>
     createHash("sha256")
       .update(`${tool.name}#${tool.hash}#${canonicalJson(args)}`)

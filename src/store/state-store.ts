@@ -1,87 +1,98 @@
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-import KeyvRedis from "@keyv/redis";
-import Keyv from "keyv";
-import { KeyvFile } from "keyv-file";
-import writeFileAtomic from "write-file-atomic";
-import { errorMessage, SkillsmithError } from "../errors.js";
+import type Keyv from "keyv";
+import { SkillsmithError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { type Backend, decodeEntry, encodeEntry } from "./backend.js";
+import { lmdbBackend } from "./lmdb-backend.js";
+import { memoryBackend } from "./memory-backend.js";
+import { redisBackend } from "./redis-backend.js";
+import { type Lock, lockIn } from "./store-lock.js";
+
+/** What a compare-and-set does with the entry it saw: replace it, delete it, or leave it (undefined). */
+export type Change<T> = { set: T; ttlMs?: number } | { delete: true } | undefined;
 
 /**
- * Where Skillsmith keeps what it learns (observed shapes, probe cache, run records).
- * `file:<dir>` keeps one JSON file per namespace (the embedded default); `redis://…` lets several
- * gateway instances share state; `memory:` forgets everything on exit (tests, throwaway runs).
+ * Where Skillsmith keeps what it learns (observed shapes, probe cache, run records) and what must happen once.
+ * `file:<dir>` is an LMDB database in that folder (the embedded default, shared by the processes of one host);
+ * `redis://…` lets instances on several hosts share state; `memory:` forgets everything on exit.
  */
 export interface StateStore {
-  namespace<T>(name: string): Keyv<T>;
+  /** Plain reads and writes; `maxEntries` bounds the namespace, the entries that expire first going first. */
+  namespace<T>(name: string, options?: { maxEntries?: number }): Keyv<T>;
+  /**
+   * A compare-and-set on one entry, atomic across every process sharing the store. `change` sees the value
+   * (undefined when absent or expired) and must be synchronous and pure: when another writer changes the entry
+   * between its read and its write, it is asked again with the new value. Resolves to the value it last saw and
+   * whether its change went in.
+   */
+  update<T>(
+    namespace: string,
+    key: string,
+    change: (current: T | undefined) => Change<T>,
+  ): Promise<{ before: T | undefined; changed: boolean }>;
+  /** Takes a named lock held across every process sharing the store (see store-lock.ts). */
+  lock(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lock>;
+  /** Says, at most once a minute per namespace, that the store failed and what was done instead. */
+  reportFailure(namespace: string, what: string, error: unknown): void;
+  readonly url: string;
   close(): Promise<void>;
 }
 
-/** The parts of keyv-file's internals that the atomic save below replaces (keyv-file 5.x). */
-interface KeyvFileInternals {
-  opts: { filename: string; serialize(data: unknown): string };
-  _data: Map<string, unknown>;
-  _lastExpire: number;
-  _savePromise?: Promise<void>;
-  saveToDisk(): Promise<void>;
-}
+/** A compare-and-set that keeps losing means something rewrites the entry in a loop: give up, clearly. */
+const MAX_ATTEMPTS = 100;
+const REPORT_EVERY_MS = 60_000;
 
-/**
- * keyv-file saves with a plain writeFile, so a crash mid-write would lose the whole file;
- * its batched save goes through write-file-atomic instead, and disconnect waits for the write in flight.
- */
-function atomicKeyvFile(filename: string): KeyvFile {
-  const file = new KeyvFile({ filename, writeDelay: 20 });
-  const internals = file as unknown as KeyvFileInternals;
-  internals.saveToDisk = async () => {
-    const data = internals.opts.serialize({ cache: [...internals._data], lastExpire: internals._lastExpire });
-    await mkdir(path.dirname(filename), { recursive: true });
-    await writeFileAtomic(filename, data);
-  };
-  file.disconnect = async () => {
-    await internals._savePromise;
-  };
-  return file;
+function backendFor(url: string, logger: Logger): Backend {
+  if (url.startsWith("file:")) return lmdbBackend(url.slice("file:".length), logger);
+  if (url.startsWith("redis://") || url.startsWith("rediss://")) return redisBackend(url, logger);
+  if (url.startsWith("memory:")) return memoryBackend();
+  throw new SkillsmithError(
+    "CONFIG_INVALID",
+    `Unknown store "${url}": use file:<dir>, redis://host:port or memory:`,
+    { store: url },
+  );
 }
 
 export function createStateStore(url: string, logger: Logger = silentLogger): StateStore {
-  let make: <T>(name: string) => Keyv<T>;
-  if (url.startsWith("file:")) {
-    const dir = url.slice("file:".length);
-    make = <T>(name: string) =>
-      new Keyv<T>({ store: atomicKeyvFile(path.join(dir, `${name}.json`)), namespace: name });
-  } else if (url.startsWith("redis://") || url.startsWith("rediss://")) {
-    make = <T>(name: string) => new Keyv<T>({ store: new KeyvRedis(url), namespace: `skillsmith:${name}` });
-  } else if (url.startsWith("memory:")) {
-    make = <T>(name: string) => new Keyv<T>({ namespace: name });
-  } else {
-    throw new SkillsmithError(
-      "CONFIG_INVALID",
-      `Unknown store "${url}": use file:<dir>, redis://host:port or memory:`,
-      {
-        store: url,
-      },
-    );
-  }
+  const backend = backendFor(url, logger);
   const namespaces = new Map<string, Keyv>();
-  return {
-    namespace<T>(name: string) {
+  const reported = new Map<string, number>();
+
+  const store: StateStore = {
+    url,
+    namespace<T>(name: string, options: { maxEntries?: number } = {}) {
       let keyv = namespaces.get(name);
       if (!keyv) {
-        keyv = make<unknown>(name);
-        keyv.on("error", (error: unknown) => logger.warn(`store ${url} (${name}): ${errorMessage(error)}`));
+        keyv = backend.keyv<unknown>(name, options.maxEntries);
         namespaces.set(name, keyv);
       }
       return keyv as Keyv<T>;
     },
-    async close() {
-      await Promise.all(
-        [...namespaces.values()].map((k) =>
-          k
-            .disconnect()
-            .catch((error: unknown) => logger.warn(`store ${url}: closing: ${errorMessage(error)}`)),
-        ),
+    async update<T>(namespace: string, key: string, change: (current: T | undefined) => Change<T>) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const raw = await backend.read(namespace, key);
+        const before = decodeEntry(raw) as T | undefined;
+        const next = change(before);
+        if (next === undefined) return { before, changed: false };
+        const encoded = "delete" in next ? undefined : encodeEntry(next.set, next.ttlMs);
+        const ttlMs = "delete" in next ? undefined : next.ttlMs;
+        if (await backend.swap(namespace, key, raw, encoded, ttlMs)) return { before, changed: true };
+      }
+      throw new Error(
+        `store ${url}: "${namespace}/${key}" kept changing under ${MAX_ATTEMPTS} compare-and-set attempts`,
       );
     },
+    lock: (name, options) => lockIn(store, name, options),
+    reportFailure(namespace, what, error) {
+      const last = reported.get(namespace) ?? 0;
+      if (Date.now() - last < REPORT_EVERY_MS) return;
+      reported.set(namespace, Date.now());
+      logger.warn(
+        `store ${url} (${namespace}): ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    },
+    async close() {
+      await backend.close();
+    },
   };
+  return store;
 }
