@@ -38,8 +38,12 @@ export const runRecordSchema = z.object({
   version: z.int().optional(),
   code: z.string().optional(),
   input: z.unknown(),
-  status: z.enum(["running", "ok", "failed"]),
+  /** "resumed": a failed (or crashed) run that a later run took over; it is never resumed again. */
+  status: z.enum(["running", "ok", "failed", "resumed"]),
   resumedFrom: z.string().optional(),
+  /** The run that resumed this one. */
+  resumedBy: z.string().optional(),
+
   steps: z.array(stepRecordSchema),
   calls: z.int(),
   /** Every tool the run called, in the order of its first call. */
@@ -93,16 +97,27 @@ export interface RunnerOptions {
 const MAX_LOG_LINES = 200;
 /** Run records are kept for a week: long enough to resume, bounded for the store. */
 const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
+/** And at most this many: past it, the oldest go first. */
+const MAX_RUNS = 10_000;
+/** A run still "running" this long after its time limit ran out crashed (its instance died): it may be resumed. */
+const CRASH_GRACE_MS = 60_000;
 
 export function createSkillRunner(options: RunnerOptions): SkillRunner {
-  const { sandbox, catalog, calls, logger } = options;
-  const runs = createRecords(options.store, "runs", runRecordSchema);
+  const { sandbox, catalog, calls } = options;
+  // Strict: a run the store cannot read now must not pass for one that does not exist.
+  const runs = createRecords(options.store, "runs", runRecordSchema, { maxEntries: MAX_RUNS, strict: true });
 
   const writes = createInFlight();
   // Runs this instance answered, as they ended: a save fromRun or a resume right after the answer must not
   // read an older copy while the final write is still on its way to the store.
   const ended = new LRUCache<string, RunRecord>({ max: 500, ttl: 10 * 60_000 });
-  const readRun = async (runId: string) => ended.get(runId) ?? (await runs.get(runId));
+  const readRun = async (runId: string) => {
+    try {
+      return ended.get(runId) ?? (await runs.get(runId));
+    } catch (error) {
+      throw storeFailed(options.store.url, `read run "${runId}"`, error);
+    }
+  };
 
   /** The tools a skill pinned at save time that changed or vanished since: reported, never silently used. */
   function drift(pins: Record<string, string>): string[] {
@@ -142,33 +157,12 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     record: readRun,
     async run(program, input, runOptions = {}) {
       const { skill } = program;
+      const runId = randomUUID();
       let replayFrom: RunRecord | undefined;
       if (runOptions.resume !== undefined) {
-        replayFrom = await readRun(runOptions.resume);
-        if (!replayFrom) {
-          throw new SkillsmithError(
-            "SKILL_INVALID",
-            `No run "${runOptions.resume}" to resume (runs are kept for 7 days).`,
-            {
-              runId: runOptions.resume,
-            },
-          );
-        }
-        if (replayFrom.status === "ok") {
-          throw new SkillsmithError(
-            "SKILL_INVALID",
-            `Run "${runOptions.resume}" finished successfully; there is nothing to resume. Run the skill again instead.`,
-            { runId: runOptions.resume },
-          );
-        }
-        if (replayFrom.skill !== skill?.name) {
-          const what = (name: string | undefined) => (name ? `skill "${name}"` : "ad-hoc code");
-          throw new SkillsmithError(
-            "SKILL_INVALID",
-            `Run "${runOptions.resume}" ran ${what(replayFrom.skill)}, not ${what(skill?.name)}.`,
-            { runId: runOptions.resume },
-          );
-        }
+        replayFrom = await claimResume(options, runOptions.resume, skill?.name, runId);
+        // This instance's copy of the record says "failed": from now on the store's says "resumed".
+        ended.delete(runOptions.resume);
       }
       const limits: RunLimits = {
         timeoutMs: runOptions.timeoutMs ?? options.limits.timeoutMs,
@@ -177,7 +171,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         maxResultBytes: options.limits.maxResultBytes,
       };
       const record: RunRecord = {
-        runId: randomUUID(),
+        runId,
         ...(skill ? { skill: skill.name, version: skill.version } : { code: program.code }),
         input: replayFrom ? replayFrom.input : input,
         status: "running",
@@ -192,12 +186,12 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       };
       const persist = runOptions.persist ?? true;
       // One write in flight at a time; steps completed meanwhile go out together in the next write, so a
-      // slow store (keyv-file rewrites its file) never queues one write per step. A failing store never fails the run.
+      // slow store never queues one write per step. A failing store never fails the run (it is said, once a minute).
       const write = coalesced(() =>
         runs
           .set(record.runId, storedRecord(record), RUN_TTL_MS)
           .catch((error: unknown) =>
-            logger.warn(`could not save run ${record.runId}: ${errorMessage(error)}`),
+            options.store.reportFailure("runs", `could not save run ${record.runId}`, error),
           ),
       );
       const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
@@ -248,6 +242,77 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       return record;
     },
   };
+}
+
+/**
+ * Takes over run `runId` for its successor, once: in one compare-and-set on the store, a failed run (or one that
+ * crashed while running) becomes "resumed" by `successor`, so any other resume, on any instance, at the same time
+ * or later, is refused naming the successor and no step runs twice. Returns the record as it was, steps and all.
+ */
+async function claimResume(
+  options: Pick<RunnerOptions, "store" | "limits">,
+  runId: string,
+  skillName: string | undefined,
+  successor: string,
+): Promise<RunRecord> {
+  const crashedBefore = Date.now() - options.limits.timeoutMs - CRASH_GRACE_MS;
+  const resumable = (run: RunRecord) =>
+    run.skill === skillName &&
+    (run.status === "failed" || (run.status === "running" && Date.parse(run.startedAt) < crashedBefore));
+  let seen: RunRecord | undefined;
+  try {
+    const { changed } = await options.store.update<unknown>("runs", runId, (current) => {
+      const parsed = runRecordSchema.safeParse(current);
+      seen = parsed.success ? parsed.data : undefined;
+      if (!seen || !resumable(seen)) return undefined;
+      // Nothing replays from this record again: its step values go (the successor's record holds them).
+      const steps = seen.steps.map((s) => ({ ...s, value: null }));
+      return { set: { ...seen, status: "resumed", resumedBy: successor, steps }, ttlMs: RUN_TTL_MS };
+    });
+    if (changed && seen) return seen;
+  } catch (error) {
+    throw storeFailed(options.store.url, `resume run "${runId}"`, error);
+  }
+  throw resumeRefused(runId, seen, skillName, crashedBefore);
+}
+
+function resumeRefused(
+  runId: string,
+  run: RunRecord | undefined,
+  skillName: string | undefined,
+  crashedBefore: number,
+): SkillsmithError {
+  const refuse = (message: string, data: Record<string, unknown> = {}) =>
+    new SkillsmithError("SKILL_INVALID", message, { runId, ...data });
+  if (!run) return refuse(`No run "${runId}" to resume (runs are kept for 7 days).`);
+  if (run.status === "resumed") {
+    return refuse(
+      `Run "${runId}" was already resumed by run "${run.resumedBy}"; a run is resumed once. If that run failed, resume it instead.`,
+      { resumedBy: run.resumedBy },
+    );
+  }
+  if (run.status === "ok") {
+    return refuse(
+      `Run "${runId}" finished successfully; there is nothing to resume. Run the skill again instead.`,
+    );
+  }
+  if (run.skill !== skillName) {
+    const what = (name: string | undefined) => (name ? `skill "${name}"` : "ad-hoc code");
+    return refuse(`Run "${runId}" ran ${what(run.skill)}, not ${what(skillName)}.`);
+  }
+  const after = new Date(Date.parse(run.startedAt) + (Date.now() - crashedBefore)).toISOString();
+  return refuse(
+    `Run "${runId}" is still running (started ${run.startedAt}); if its gateway died, it can be resumed after ${after}.`,
+  );
+}
+
+/** A store that failed where a run needs it: said as such, not as a missing run. */
+function storeFailed(url: string, what: string, error: unknown): SkillsmithError {
+  return new SkillsmithError(
+    "SKILL_INVALID",
+    `Could not ${what}: the store ${url} failed (${errorMessage(error)}). Try again once it answers.`,
+    { store: url },
+  );
 }
 
 /** What is stored of a run: step values are kept only while the run may still be resumed. */

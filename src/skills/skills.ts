@@ -154,10 +154,15 @@ export function createSkills(options: SkillsOptions): Skills {
     const run = await runner.record(request.fromRun);
     if (!run) throw invalid(name, `there is no run "${request.fromRun}" (runs are kept for 7 days).`);
     if (run.status !== "ok") {
+      const what =
+        run.status === "resumed"
+          ? `failed and was resumed by run "${run.resumedBy}" (save that run if it succeeded)`
+          : run.status === "failed"
+            ? `failed (${run.error ?? "unknown error"})`
+            : "has not finished";
       throw invalid(
         name,
-        `run "${run.runId}" ${run.status === "failed" ? `failed (${run.error ?? "unknown error"})` : "has not finished"}; ` +
-          "only a run that succeeded can be saved. Fix the code, run it again, and save that run.",
+        `run "${run.runId}" ${what}; only a run that succeeded can be saved. Fix the code, run it again, and save that run.`,
       );
     }
     const input =
