@@ -345,7 +345,8 @@ export function createConnection(options: ConnectionOptions): Connection {
       const progress = relay.progress?.bind(relay);
       try {
         await ready(signal);
-        return await limiter.run(async () => {
+        // Keyed by tool: a tool that hangs holds only its share of the server's slots (see createLimiter).
+        return await limiter.lane(tool).run(async () => {
           const c = client;
           if (!c || state !== "ready") throw unavailable();
           // One entry per call: calls of one run share a relay, and each must stay until it ends.
