@@ -8,6 +8,7 @@ import type { Gateway } from "./gateway.js";
 import { readJsonBody } from "./http/json-body.js";
 import { createSessions, type Sessions } from "./http/sessions.js";
 import type { Logger } from "./logger.js";
+import { drainRequests } from "./shutdown.js";
 
 export interface HttpOptions {
   host: string;
@@ -18,7 +19,11 @@ export interface HttpOptions {
 
 export interface HttpHandle {
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops taking new sessions and requests, gives the requests in flight `graceMs` to finish (answering the rest
+   * with an error), then closes every session and connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -125,6 +130,7 @@ export async function startHttpServer(
   const sessions = createSessions(gateway, limits, logger);
   // Off loopback the token guards the door; on loopback the Host header must name loopback too (DNS rebinding).
   const checkHost = LOOPBACK.has(options.host);
+  let draining = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (checkHost && !LOOPBACK.has(hostnameOf(`http://${req.headers.host ?? ""}`) ?? "")) {
@@ -146,6 +152,20 @@ export async function startHttpServer(
     }
     if (options.token && !sameToken(req.headers.authorization ?? "", `Bearer ${options.token}`)) {
       refuse(res, 401, -32000, "Missing or wrong bearer token", { "www-authenticate": "Bearer" });
+      return;
+    }
+    // While draining, a session still gets the answers its requests in flight wait for (elicitation, sampling);
+    // its new requests are refused by its own tracker.
+    if (draining && sessionIdOf(req) === undefined) {
+      refuse(
+        res,
+        503,
+        -32000,
+        "Skillsmith is shutting down and takes no new sessions; connect again once it is back.",
+        {
+          connection: "close",
+        },
+      );
       return;
     }
     if (req.method === "POST") await post(req, res, sessions, limits.maxBodyBytes);
@@ -175,7 +195,9 @@ export async function startHttpServer(
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/mcp`,
-    async close() {
+    async close(graceMs = 0) {
+      draining = true;
+      await drainRequests(sessions.requests(), graceMs, logger);
       await sessions.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Whatever is still open (an upload half sent, a stream of a closed session) ends with the server.

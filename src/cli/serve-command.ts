@@ -5,10 +5,15 @@ import { createGateway } from "../gateway.js";
 import { type HttpOptions, startHttpServer } from "../http-server.js";
 import type { Logger } from "../logger.js";
 import { createServer } from "../server.js";
+import { drainRequests, trackRequests } from "../shutdown.js";
 
 export type Listen = { kind: "stdio"; transport: Transport } | ({ kind: "http" } & HttpOptions);
 
-/** Serves the gateway over stdio or HTTP; returns the function that shuts everything down, children included. */
+/**
+ * Serves the gateway over stdio or HTTP; returns the function that shuts everything down: new requests are
+ * refused, those in flight get `shutdownGraceMs` to finish (the rest are answered with an error), then the
+ * clients' side closes, then the downstream servers.
+ */
 export async function serveCommand(
   config: Config,
   listen: Listen,
@@ -20,8 +25,11 @@ export async function serveCommand(
   if (listen.kind === "stdio") {
     const server = createServer(gateway, logger);
     await server.connect(listen.transport);
-    stop = () =>
-      server.close().catch((error: unknown) => logger.debug(`closing stdio: ${errorMessage(error)}`));
+    const requests = trackRequests(listen.transport, logger);
+    stop = async () => {
+      await drainRequests([requests], config.shutdownGraceMs, logger);
+      await server.close().catch((error: unknown) => logger.debug(`closing stdio: ${errorMessage(error)}`));
+    };
     logger.info(`serving ${config.servers.length} servers from ${config.file} over stdio`);
   } else {
     const options = { ...listen, limits: config.http };
@@ -29,7 +37,7 @@ export async function serveCommand(
       await gateway.close();
       throw error;
     });
-    stop = http.close;
+    stop = () => http.close(config.shutdownGraceMs);
     logger.info(`serving ${config.servers.length} servers from ${config.file} at ${http.url}`);
   }
   return async () => {

@@ -6,6 +6,7 @@ import { errorMessage } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 import type { Logger } from "../logger.js";
 import { createServer } from "../server.js";
+import { type RequestTracker, trackRequests } from "../shutdown.js";
 import { createSessionEventStore } from "./event-store.js";
 
 export interface SessionLimits {
@@ -21,12 +22,16 @@ export interface Sessions {
   start(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
   /** Hands a request to its session; false, with nothing answered, when no session has this id (any more). */
   serve(id: string, req: IncomingMessage, res: ServerResponse, body?: unknown): Promise<boolean>;
+  /** The open requests of every session, for a shutdown to wait for. */
+  requests(): RequestTracker[];
   close(): Promise<void>;
 }
 
 interface Session {
   server: Server;
   transport: StreamableHTTPServerTransport;
+  /** Set once connected, before the session's first request is handled. */
+  requests?: RequestTracker;
   /** Requests still being answered, a GET event stream among them; a session is idle only at zero. */
   open: number;
   idleSince: number;
@@ -102,6 +107,7 @@ export function createSessions(gateway: Gateway, limits: SessionLimits, logger: 
         }
       };
       await server.connect(transport);
+      session.requests = trackRequests(transport, logger);
       track(session, res);
       try {
         await transport.handleRequest(req, res, body);
@@ -118,6 +124,8 @@ export function createSessions(gateway: Gateway, limits: SessionLimits, logger: 
       await session.transport.handleRequest(req, res, body);
       return true;
     },
+
+    requests: () => [...sessions.values()].flatMap((session) => session.requests ?? []),
 
     async close() {
       const all = [...sessions];
