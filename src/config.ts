@@ -57,6 +57,25 @@ const sandboxSchema = z.strictObject({
     .min(1024)
     .max(256 * 1024 * 1024)
     .default(1024 * 1024),
+  /** JSON bytes of all step values of a run together: the host keeps them in the run record. */
+  maxStepBytes: z
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  /** Bytes of all log() lines of a run together, and how many it may write. */
+  maxLogBytes: z
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
+  maxLogLines: z.int().min(1).max(1_000_000).default(10_000),
+  /** JSON bytes of one call's arguments, and of one answer handed to a run. */
+  maxCallBytes: z
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
   workers: z.int().min(1).max(64).default(2),
 });
 

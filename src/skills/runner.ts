@@ -142,12 +142,13 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     args: unknown,
     run: RunRecord,
     relay: CallRelay | undefined,
+    signal: AbortSignal,
   ): Promise<unknown> {
-    const prepared = await calls.prepare(name, args);
+    const prepared = await calls.prepare(name, args, signal);
     const refusal = skillRefusal(prepared.tool, options.serverOptions(prepared.tool.server).skills);
     if (refusal) throw new Error(refusal);
     if (!run.tools.includes(prepared.tool.name)) run.tools.push(prepared.tool.name);
-    const { result, value } = await calls.invoke(prepared, relay ? { relay } : {});
+    const { result, value } = await calls.invoke(prepared, { signal, ...(relay && { relay }) });
     if (result.isError) throw new Error(`${name} answered with an error: ${errorTextOf(result)}`);
     return value;
   }
@@ -164,12 +165,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         // This instance's copy of the record says "failed": from now on the store's says "resumed".
         ended.delete(runOptions.resume);
       }
-      const limits: RunLimits = {
-        timeoutMs: runOptions.timeoutMs ?? options.limits.timeoutMs,
-        memoryBytes: options.limits.memoryMb * 1024 * 1024,
-        maxCalls: options.limits.maxCalls,
-        maxResultBytes: options.limits.maxResultBytes,
-      };
+      const limits = runLimits(options.limits, runOptions.timeoutMs);
       const record: RunRecord = {
         runId,
         ...(skill ? { skill: skill.name, version: skill.version } : { code: program.code }),
@@ -184,6 +180,8 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         startedAt: new Date().toISOString(),
         tookMs: 0,
       };
+      if (limits.timeoutMs < (runOptions.timeoutMs ?? 0))
+        record.warnings.push(clampedTimeout(limits.timeoutMs));
       const persist = runOptions.persist ?? true;
       // One write in flight at a time; steps completed meanwhile go out together in the next write, so a
       // slow store never queues one write per step. A failing store never fails the run (it is said, once a minute).
@@ -198,6 +196,8 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
 
       const started = performance.now();
       void save();
+      // Aborted when the run ends, however it ends: its queued calls never go out, and those in flight are cancelled.
+      const ending = new AbortController();
       const outcome = await sandbox.run(
         {
           code: program.code,
@@ -212,21 +212,22 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         {
           call: (name, args) => {
             record.calls++;
-            return call(name, args, record, runOptions.relay);
+            return call(name, args, record, runOptions.relay, ending.signal);
           },
           onStep(step) {
-            const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };
+            const entry: StepRecord = { ...step, shape: clipFirst(renderShape(shapeOf(step.value)), 300) };
             record.steps.push(entry);
             record.steps.sort((a, b) => a.index - b.index);
             runOptions.onStep?.(entry, record.steps.length);
             void save();
           },
           onLog(text) {
-            if (record.logs.length < MAX_LOG_LINES) record.logs.push(clip(text, 1000));
+            if (record.logs.length < MAX_LOG_LINES) record.logs.push(clipFirst(text, 1000));
             else if (record.logs.length === MAX_LOG_LINES) record.logs.push(`… further log lines dropped`);
           },
         },
       );
+      ending.abort(new Error("the run ended"));
       record.tookMs = Math.round(performance.now() - started);
       if (outcome.ok) {
         record.status = "ok";
@@ -243,6 +244,26 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
     },
   };
 }
+
+/** The limits of one run: the configured ones; a run's own timeoutMs may lower the configured one, never raise it. */
+function runLimits(configured: SandboxOptions, timeoutMs: number | undefined): RunLimits {
+  return {
+    timeoutMs: Math.min(timeoutMs ?? configured.timeoutMs, configured.timeoutMs),
+    memoryBytes: configured.memoryMb * 1024 * 1024,
+    maxCalls: configured.maxCalls,
+    maxResultBytes: configured.maxResultBytes,
+    maxStepBytes: configured.maxStepBytes,
+    maxLogBytes: configured.maxLogBytes,
+    maxLogLines: configured.maxLogLines,
+    maxCallBytes: configured.maxCallBytes,
+  };
+}
+
+const clampedTimeout = (limit: number) =>
+  `timeoutMs was lowered to ${limit} ms, the configured limit (skillsmith.sandbox.timeoutMs); a run may only ask for less.`;
+
+/** clip() flattens whitespace over the whole text before it cuts: cut first, with room for whitespace it collapses. */
+const clipFirst = (text: string, max: number) => clip(text.slice(0, 4 * max), max);
 
 /**
  * Takes over run `runId` for its successor, once: in one compare-and-set on the store, a failed run (or one that

@@ -44,8 +44,11 @@ function installSkillContext(): Start {
   const stepEnd = take("__stepEnd");
   const hostLog = take("__hostLog");
 
+  // Taken now, before the skill's module runs: a skill that replaces JSON.stringify or JSON.parse changes what it
+  // sees, never the text that crosses to the host.
+  const { stringify, parse } = JSON;
   const toJson = (value: unknown): string => {
-    const text: string | undefined = JSON.stringify(value);
+    const text: string | undefined = stringify(value);
     return text === undefined ? "null" : text;
   };
 
@@ -53,12 +56,12 @@ function installSkillContext(): Start {
   const call: SkillContext["call"] = async (tool, args) => {
     if (typeof tool !== "string")
       throw new TypeError('call(tool, args): tool must be a string such as "server.tool"');
-    return JSON.parse(await hostCall(tool, toJson(args === undefined ? {} : args)));
+    return parse(await hostCall(tool, toJson(args === undefined ? {} : args)));
   };
 
   const step: SkillContext["step"] = async (label, fn) => {
     if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
-    const begun: Begun = JSON.parse(stepBegin(String(label)));
+    const begun: Begun = parse(stepBegin(String(label)));
     if (begun.replay) return begun.value as Awaited<ReturnType<typeof fn>>;
     const value = await fn();
     stepEnd(begun.index, toJson(value));
@@ -85,7 +88,7 @@ function installSkillContext(): Start {
     hostLog(parts.map((part) => (typeof part === "string" ? part : toJson(part))).join(" "));
 
   const context = Object.freeze({ call, step, parallel, log });
-  return async (run, inputJson) => toJson(await run(JSON.parse(inputJson), context));
+  return async (run, inputJson) => toJson(await run(parse(inputJson), context));
 }
 
 /**

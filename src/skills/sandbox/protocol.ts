@@ -9,9 +9,17 @@ export interface RunLimits {
   maxCalls: number;
   /** Size of the JSON result. */
   maxResultBytes: number;
+  /** JSON bytes of all step values of the run together (the host keeps them in the run record). */
+  maxStepBytes: number;
+  /** Bytes of all `log()` lines of the run together. */
+  maxLogBytes: number;
+  /** `log()` calls of the run. */
+  maxLogLines: number;
+  /** JSON bytes of one call's arguments, and of one answer. */
+  maxCallBytes: number;
 }
 
-export type LimitName = "timeoutMs" | "memoryBytes" | "maxCalls" | "maxResultBytes";
+export type LimitName = keyof RunLimits;
 
 export interface ReplayStep {
   /** The step's index in its run: steps are numbered in the order they begin. */
@@ -25,7 +33,9 @@ export type ToWorker =
   | { t: "run"; code: string; inputJson: string; limits: RunLimits; replay: ReplayStep[] }
   | { t: "compile"; code: string; timeoutMs: number }
   | { t: "reply"; id: number; ok: true; json: string }
-  | { t: "reply"; id: number; ok: false; message: string };
+  | { t: "reply"; id: number; ok: false; message: string }
+  /** The host stopped the run (a budget it keeps broke): finish it with this failure. */
+  | { t: "stop"; error: RunFailure };
 
 export interface RunFailure {
   message: string;

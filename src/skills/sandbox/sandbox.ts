@@ -1,7 +1,9 @@
 import { Worker } from "node:worker_threads";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { FromWorker, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
+import { encodeWithin, MAX_DEPTH, oversized } from "./json-budget.js";
+import { limitMessage } from "./limits.js";
+import type { FromWorker, LimitName, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
 
 export interface SandboxHooks {
   /** A tool call from the skill; resolves to the value the skill sees, rejects with the message it sees. */
@@ -31,6 +33,8 @@ export interface Sandbox {
 
 interface Slot {
   worker: Worker;
+  /** Shared with the worker: set to 1 to interrupt the skill's code at once (see `halt` in worker.ts). */
+  halt: Int32Array;
   ready: Promise<void>;
   /** The job's listener while busy. */
   onMessage?: (message: FromWorker) => void;
@@ -53,6 +57,54 @@ function workerUrl(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(entry)}`);
 }
 
+/** What a run has sent the host so far, counted against its budgets. */
+interface Used {
+  stepBytes: number;
+  logBytes: number;
+  logLines: number;
+}
+
+/** The budget a message from the worker breaks, once what it adds is counted; undefined when it fits. */
+function breach(
+  message: FromWorker,
+  used: Used,
+  limits: RunLimits,
+): { limit: LimitName; detail?: string } | undefined {
+  switch (message.t) {
+    case "call":
+      return Buffer.byteLength(message.argsJson) > limits.maxCallBytes
+        ? { limit: "maxCallBytes", detail: `the arguments of ${message.tool}` }
+        : undefined;
+    case "step":
+      used.stepBytes += Buffer.byteLength(message.json);
+      return used.stepBytes > limits.maxStepBytes
+        ? { limit: "maxStepBytes", detail: `at step "${message.label}"` }
+        : undefined;
+    case "log":
+      used.logLines += 1;
+      used.logBytes += Buffer.byteLength(message.text);
+      if (used.logLines > limits.maxLogLines) return { limit: "maxLogLines" };
+      return used.logBytes > limits.maxLogBytes ? { limit: "maxLogBytes" } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const tooDeep = (tool: string) =>
+  `${tool} answered with data nested deeper than ${MAX_DEPTH} levels, more than the sandbox takes; ask the tool for less or for a flatter form`;
+
+/** The step a failed run names, to keep in a failure of the host's own. */
+const stepOf = (done: Extract<FromWorker, { t: "done" }>) =>
+  !done.ok && done.error.step ? { step: done.error.step } : {};
+
+/** JSON text from the worker as a value; throws when it is not JSON or nests deeper than the host takes. */
+function parseWithin(json: string, what: string): unknown {
+  const value: unknown = JSON.parse(json);
+  if (oversized(value, Number.POSITIVE_INFINITY) === "depth")
+    throw new Error(`${what} is nested deeper than ${MAX_DEPTH} levels; return flatter data`);
+  return value;
+}
+
 export function createSandbox(options: { workers?: number; logger: Logger }): Sandbox {
   const size = Math.max(1, options.workers ?? 2);
   const { logger } = options;
@@ -62,10 +114,11 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
   let closed = false;
 
   function spawn(): Slot {
-    const worker = new Worker(workerUrl());
+    const halt = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(workerUrl(), { workerData: { halt } });
     worker.unref();
     let markReady: () => void = () => {};
-    const slot: Slot = { worker, ready: new Promise<void>((resolve) => (markReady = resolve)) };
+    const slot: Slot = { worker, halt, ready: new Promise<void>((resolve) => (markReady = resolve)) };
     worker.on("message", (message: FromWorker) => {
       if (message.t === "ready") markReady();
       else slot.onMessage?.(message);
@@ -80,6 +133,8 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
   }
 
   function release(slot: Slot): void {
+    // The worker has finished its job: a stop meant for it must not interrupt the next one.
+    Atomics.store(slot.halt, 0, 0);
     slot.onMessage = undefined;
     slot.onExit = undefined;
     // An idle worker must not keep the process alive; a busy one must.
@@ -118,70 +173,106 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
     return slot;
   }
 
+  /**
+   * Runs one job on a worker. Everything the worker sends is checked against the run's budgets before the host
+   * keeps or parses it, and any message that cannot be handled fails this run only (the worker is replaced).
+   */
+  function runOn(slot: Slot, job: SandboxJob, hooks: SandboxHooks, resolve: (o: SandboxOutcome) => void) {
+    const { limits } = job;
+    const used: Used = { stepBytes: 0, logBytes: 0, logLines: 0 };
+    let settled = false;
+    /** Set once the host stopped the run: the worker is finishing it, and nothing more of it is acted on. */
+    let stopped: RunFailure | undefined;
+    const settle = (outcome: SandboxOutcome, broken: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(backstop);
+      if (broken) replace(slot);
+      else release(slot);
+      resolve(outcome);
+    };
+    const failure = (error: RunFailure): SandboxOutcome => ({ ok: false, error });
+    const timedOut: RunFailure = {
+      message: limitMessage("timeoutMs", limits, "the worker was stopped"),
+      limit: "timeoutMs",
+    };
+    let backstop = setTimeout(() => settle(failure(timedOut), true), limits.timeoutMs + GRACE_MS);
+    const send = (message: ToWorker) => {
+      if (!settled && !stopped) slot.worker.postMessage(message);
+    };
+    /** Stops the run on a budget the host keeps; the worker names the open step, or is replaced if it does not answer. */
+    const stop = (limit: LimitName, detail?: string) => {
+      if (stopped) return;
+      const error: RunFailure = { message: limitMessage(limit, limits, detail), limit };
+      // Code that runs without yielding (a log flood) never reads messages; the shared flag interrupts it.
+      Atomics.store(slot.halt, 0, 1);
+      send({ t: "stop", error });
+      stopped = error;
+      clearTimeout(backstop);
+      backstop = setTimeout(() => settle(failure(error), true), GRACE_MS);
+    };
+    const reply = (id: number, tool: string, value: unknown) => {
+      const encoded = encodeWithin(value ?? null, limits.maxCallBytes);
+      if (encoded.ok) send({ t: "reply", id, ok: true, json: encoded.json });
+      else if (encoded.problem === "bytes") stop("maxCallBytes", `the answer of ${tool}`);
+      else send({ t: "reply", id, ok: false, message: tooDeep(tool) });
+    };
+    const handle = (message: FromWorker) => {
+      const broke = breach(message, used, limits);
+      if (broke) return stop(broke.limit, broke.detail);
+      switch (message.t) {
+        case "call": {
+          const answered = hooks.call(message.tool, parseWithin(message.argsJson, "call arguments"));
+          answered.then(
+            (value) => guard(() => reply(message.id, message.tool, value)),
+            (error: unknown) => send({ t: "reply", id: message.id, ok: false, message: errorMessage(error) }),
+          );
+          return;
+        }
+        case "step":
+          return hooks.onStep({ ...message, value: parseWithin(message.json, "a step value") });
+        case "log":
+          return hooks.onLog(message.text);
+        case "done":
+          // However the worker ended the run (done before it saw the stop, or interrupted), the budget broke.
+          if (stopped) return settle(failure({ ...stopped, ...stepOf(message) }), message.recycle);
+          return settle(
+            message.ok
+              ? { ok: true, result: parseWithin(message.json, "the result") }
+              : failure(message.error),
+            message.recycle,
+          );
+      }
+    };
+    /** Runs host work for this run; what throws fails this run alone and replaces its worker. */
+    const guard = (work: () => void) => {
+      try {
+        work();
+      } catch (error) {
+        const message = `The sandbox could not take what the run sent (${errorMessage(error)}); the run was stopped.`;
+        settle(failure({ message }), true);
+      }
+    };
+    slot.onExit = (reason) => settle(failure({ message: reason }), true);
+    slot.onMessage = (message) => {
+      // Once stopped, only the worker's own end of the run still counts (it names the step that was open).
+      if (stopped && message.t !== "done") return;
+      guard(() => handle(message));
+    };
+    send({
+      t: "run",
+      code: job.code,
+      inputJson: JSON.stringify(job.input ?? null),
+      limits,
+      replay: job.replay,
+    });
+  }
+
   return {
     warm,
     async run(job, hooks) {
       const slot = await acquire();
-      return new Promise<SandboxOutcome>((resolve) => {
-        let settled = false;
-        const settle = (outcome: SandboxOutcome, broken: boolean) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(backstop);
-          if (broken) replace(slot);
-          else release(slot);
-          resolve(outcome);
-        };
-        const backstop = setTimeout(() => {
-          settle(
-            {
-              ok: false,
-              error: {
-                message: `Limit timeoutMs exceeded: the run took longer than its time limit of ${job.limits.timeoutMs} ms (the worker was stopped).`,
-                limit: "timeoutMs",
-              },
-            },
-            true,
-          );
-        }, job.limits.timeoutMs + GRACE_MS);
-        const send = (message: ToWorker) => {
-          if (!settled) slot.worker.postMessage(message);
-        };
-        slot.onExit = (reason) => settle({ ok: false, error: { message: reason } }, true);
-        slot.onMessage = (message) => {
-          switch (message.t) {
-            case "call":
-              hooks.call(message.tool, JSON.parse(message.argsJson)).then(
-                (value) =>
-                  send({ t: "reply", id: message.id, ok: true, json: JSON.stringify(value ?? null) }),
-                (error: unknown) =>
-                  send({ t: "reply", id: message.id, ok: false, message: errorMessage(error) }),
-              );
-              break;
-            case "step":
-              hooks.onStep({ ...message, value: JSON.parse(message.json) });
-              break;
-            case "log":
-              hooks.onLog(message.text);
-              break;
-            case "done":
-              settle(
-                message.ok
-                  ? { ok: true, result: JSON.parse(message.json) }
-                  : { ok: false, error: message.error },
-                message.recycle,
-              );
-              break;
-          }
-        };
-        send({
-          t: "run",
-          code: job.code,
-          inputJson: JSON.stringify(job.input ?? null),
-          limits: job.limits,
-          replay: job.replay,
-        });
-      });
+      return new Promise<SandboxOutcome>((resolve) => runOn(slot, job, hooks, resolve));
     },
 
     async compile(code) {

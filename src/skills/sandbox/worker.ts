@@ -3,7 +3,7 @@
  * reachable from inside. The skill's only way out is `call`, which becomes a message to the gateway;
  * answers come back as messages and resolve QuickJS promises, so concurrent calls really overlap.
  */
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import {
   newQuickJSWASMModule,
   type QuickJSContext,
@@ -12,12 +12,15 @@ import {
   type QuickJSRuntime,
   RELEASE_SYNC,
 } from "quickjs-emscripten";
+import { limitMessage } from "./limits.js";
 import { PRELUDE } from "./prelude.js";
 import type { FromWorker, LimitName, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("the sandbox worker must run in a worker thread");
 const post = (message: FromWorker) => port.postMessage(message);
+/** Set by the host to stop the run now, even while the skill runs without yielding (it then ends the run itself). */
+const halt = (workerData as { halt: Int32Array }).halt;
 
 const SHAPE_HINT =
   "a skill is `export default async function run(input, { call, step, parallel, log }) { … }`";
@@ -62,7 +65,9 @@ function openSession(memoryBytes: number, deadline: number): Session {
   runtime.setMemoryLimit(memoryBytes);
   runtime.setMaxStackSize(1024 * 1024);
   const session: Session = { runtime, vm: runtime.newContext() };
-  runtime.setInterruptHandler(() => session.stopped !== undefined || Date.now() > deadline);
+  runtime.setInterruptHandler(
+    () => session.stopped !== undefined || Date.now() > deadline || Atomics.load(halt, 0) !== 0,
+  );
   return session;
 }
 
@@ -185,15 +190,13 @@ function finish(run: Run, outcome: { ok: true; json: string } | { ok: false; err
 }
 
 function limitFailure(run: Run, limit: LimitName): RunFailure {
-  const { limits } = run;
-  const said: Record<LimitName, string> = {
-    timeoutMs: `the run took longer than its time limit of ${limits.timeoutMs} ms`,
-    memoryBytes: `the run used more than its memory limit of ${Math.round(limits.memoryBytes / 1048576)} MB`,
-    maxCalls: `the run made more than its limit of ${limits.maxCalls} tool calls`,
-    maxResultBytes: `the result is larger than its limit of ${limits.maxResultBytes} bytes`,
-  };
+  return withStep(run, { message: limitMessage(limit, run.limits), limit });
+}
+
+/** The failure, naming the step that was open when it happened. */
+function withStep(run: Run, error: RunFailure): RunFailure {
   const step = failedStep(run);
-  return { message: `Limit ${limit} exceeded: ${said[limit]}.`, limit, ...(step && { step }) };
+  return { ...error, ...(step && { step }) };
 }
 
 function stop(run: Run, limit: LimitName): void {
@@ -201,12 +204,14 @@ function stop(run: Run, limit: LimitName): void {
   finish(run, { ok: false, error: limitFailure(run, limit) });
 }
 
+/** The host stopped the run on a budget it keeps. */
+function stopByHost(run: Run, error: RunFailure): void {
+  finish(run, { ok: false, error: withStep(run, error) });
+}
+
 function fail(run: Run, message: string): void {
   const limit = run.session.stopped ?? limitOf(message);
-  const step = failedStep(run);
-  const error = limit
-    ? limitFailure(run, limit)
-    : { message: run.diverged ?? message, ...(step && { step }) };
+  const error = limit ? limitFailure(run, limit) : withStep(run, { message: run.diverged ?? message });
   finish(run, { ok: false, error });
 }
 
@@ -354,6 +359,9 @@ port.on("message", (message: ToWorker) => {
       break;
     case "reply":
       if (active) deliverReply(active, message);
+      break;
+    case "stop":
+      if (active) stopByHost(active, message.error);
       break;
   }
 });
