@@ -78,6 +78,21 @@ function untilStopped(stdio: boolean): Promise<void> {
   });
 }
 
+/**
+ * The last resort of a long-lived server: a fault that escaped every handler is logged, loudly, and the gateway
+ * keeps serving its other sessions and children rather than ending them all.
+ */
+function keepServing(logger: Logger): void {
+  const describe = (fault: unknown) =>
+    fault instanceof Error ? (fault.stack ?? fault.message) : String(fault);
+  process.on("uncaughtException", (error) =>
+    logger.error(`uncaught exception, kept serving (please report it): ${describe(error)}`),
+  );
+  process.on("unhandledRejection", (reason) =>
+    logger.error(`unhandled promise rejection, kept serving (please report it): ${describe(reason)}`),
+  );
+}
+
 /** One entry per command: it checks its own arguments, then loads only the module it needs. */
 const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
   [
@@ -92,6 +107,7 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
             kind: "stdio",
             transport: new (await import("@modelcontextprotocol/sdk/server/stdio.js")).StdioServerTransport(),
           };
+      keepServing(logger);
       const { serveCommand } = await import("./cli/serve-command.js");
       const shutdown = await serveCommand(await config(), listen, logger);
       await untilStopped(listen.kind === "stdio");
