@@ -14,9 +14,38 @@ export type Shape =
   | { kind: "unknown" }
   /** `min`/`max`: lengths seen; absent when unknown (a declared schema). */
   | { kind: "array"; items?: Shape; min?: number; max?: number }
-  | { kind: "object"; fields: Record<string, { shape: Shape; optional: boolean }> }
+  /** `fields` has a null prototype: keys come from foreign data ("__proto__", "constructor"). */
+  | { kind: "object"; fields: Fields }
   | { kind: "record"; values: Shape; min: number; max: number }
   | { kind: "union"; options: Shape[] };
+
+export type Fields = Record<string, { shape: Shape; optional: boolean }>;
+
+/** An empty field map that no key of the data can collide with. */
+export function emptyFields(): Fields {
+  return Object.create(null) as Fields;
+}
+
+/** A field by its own key only: never a member inherited from a prototype. */
+function fieldOf(fields: Fields, key: string): Fields[string] | undefined {
+  return Object.hasOwn(fields, key) ? fields[key] : undefined;
+}
+
+/**
+ * zod's records drop a "__proto__" key, so fields are read as entries and rebuilt on a null prototype:
+ * a shape read back from the store keeps every field it was stored with.
+ */
+const fieldsSchema = z.preprocess(
+  (value) =>
+    value !== null && typeof value === "object" && !Array.isArray(value) ? Object.entries(value) : value,
+  z
+    .array(z.tuple([z.string(), z.object({ shape: z.lazy(() => shapeSchema), optional: z.boolean() })]))
+    .transform((entries) => {
+      const fields = emptyFields();
+      for (const [key, field] of entries) fields[key] = field;
+      return fields;
+    }),
+);
 
 export const shapeSchema: z.ZodType<Shape> = z.lazy(() =>
   z.union([
@@ -30,7 +59,7 @@ export const shapeSchema: z.ZodType<Shape> = z.lazy(() =>
     }),
     z.object({
       kind: z.literal("object"),
-      fields: z.record(z.string(), z.object({ shape: shapeSchema, optional: z.boolean() })),
+      fields: fieldsSchema,
     }),
     z.object({ kind: z.literal("record"), values: shapeSchema, min: z.number(), max: z.number() }),
     z.object({ kind: z.literal("union"), options: z.array(shapeSchema) }),
@@ -103,7 +132,7 @@ export function shapeOf(value: unknown, depth = 0): Shape {
     });
     return { kind: "record", values, min: entries.length, max: entries.length };
   }
-  const fields: Record<string, { shape: Shape; optional: boolean }> = {};
+  const fields = emptyFields();
   for (const [key, v] of entries) fields[key] = { shape: shapeOf(v, depth + 1), optional: false };
   return { kind: "object", fields };
 }
@@ -113,10 +142,10 @@ function sameKind(a: Shape, b: Shape): boolean {
 }
 
 function mergeObjects(a: Extract<Shape, { kind: "object" }>, b: Extract<Shape, { kind: "object" }>): Shape {
-  const fields: Record<string, { shape: Shape; optional: boolean }> = {};
+  const fields = emptyFields();
   for (const key of new Set([...Object.keys(a.fields), ...Object.keys(b.fields)])) {
-    const x = a.fields[key];
-    const y = b.fields[key];
+    const x = fieldOf(a.fields, key);
+    const y = fieldOf(b.fields, key);
     if (x && y) fields[key] = { shape: mergeShapes(x.shape, y.shape), optional: x.optional || y.optional };
     else fields[key] = { shape: (x ?? y)?.shape ?? { kind: "unknown" }, optional: true };
   }
@@ -277,7 +306,7 @@ export function shapeOfSchema(schema: unknown, depth = 0): Shape {
         if (t !== "object" && (properties === null || typeof properties !== "object"))
           return { kind: "unknown" };
         const required = new Set(Array.isArray(s.required) ? s.required.map(String) : []);
-        const fields: Record<string, { shape: Shape; optional: boolean }> = {};
+        const fields = emptyFields();
         for (const [key, spec] of Object.entries((properties ?? {}) as Record<string, unknown>)) {
           fields[key] = { shape: shapeOfSchema(spec, depth + 1), optional: !required.has(key) };
         }

@@ -7,6 +7,7 @@ import {
   renderShape,
   shapeOf,
   shapeOfSchema,
+  shapeSchema,
 } from "../../src/shapes/shape.js";
 import { textFormat } from "../../src/shapes/text-format.js";
 
@@ -98,6 +99,38 @@ describe("shape inference", () => {
     expect(renderShape(shapeOf({ a: 1, b: { c: "x" } }), 2)).toBe(
       "{\n  a: number;\n  b: {\n    c: string;\n  };\n}",
     );
+  });
+});
+
+describe("keys that name members of Object.prototype", () => {
+  const hostile = JSON.parse(
+    '[{"__proto__": 1}, {"shape": 1}, {"constructor": "c", "toString": {"kind": 2}}]',
+  );
+
+  it("are fields like any other, merged across items", () => {
+    expect(oneLine(hostile)).toBe(
+      "{ __proto__?: number; shape?: number; constructor?: string; toString?: { kind: number; }; }[] /* 3 items */",
+    );
+    expect(oneLine(JSON.parse('{"__proto__": {"a": 1}}'))).toBe("{ __proto__: { a: number; }; }");
+    expect(oneLine({ c: '{"__proto__": {"kind": "x"}}' })).toBe(
+      "{ c: string /* JSON text: { __proto__: { kind: string; }; } */; }",
+    );
+    const declared = shapeOfSchema(
+      JSON.parse('{"type": "object", "properties": {"__proto__": {"type": "string"}}}'),
+    );
+    expect(renderShape(declared)).toBe("{ __proto__?: string; }");
+  });
+
+  it("survive the store's schema and merge with what comes later", () => {
+    const stored = shapeSchema.parse(JSON.parse(JSON.stringify(shapeOf(hostile))));
+    expect(renderShape(stored)).toBe(oneLine(hostile));
+    const later = mergeShapes(stored, shapeOf(JSON.parse('[{"hasOwnProperty": true, "__proto__": 2}]')));
+    expect(renderShape(later)).toContain("__proto__?: number; shape?: number;");
+    expect(renderShape(later)).toContain("hasOwnProperty?: boolean;");
+  });
+
+  it("stay in samples", () => {
+    expect(JSON.stringify(trimSample(hostile).sample)).toBe(JSON.stringify(hostile));
   });
 });
 
