@@ -26,8 +26,8 @@ describe("the run boundary", () => {
         mcpServers: { hostile: fixtureEntry("hostile-server") },
         skillsmith: {
           store: "memory:",
-          // Four slots: one tool may hold three. A hold that is never released fails within 2 s, not 60.
-          servers: { hostile: { concurrency: 4, timeoutMs: 2000 } },
+          // Four slots: one tool may hold three. A hold that is never released fails within 5 s, not 60.
+          servers: { hostile: { concurrency: 4, timeoutMs: 5000 } },
           sandbox: {
             timeoutMs: CONFIGURED_TIMEOUT_MS,
             maxStepBytes: 1_000_000,
@@ -148,7 +148,7 @@ describe("the run boundary", () => {
       `export default async (i, { call }) => {
         await Promise.all(Array.from({ length: 20 }, () => call("hostile.hold", {})));
       }`,
-      { timeoutMs: 1000 },
+      { timeoutMs: 1500 },
     );
     expect(view.limit, text).toBe("timeoutMs");
     const atAnswer = await tally();
