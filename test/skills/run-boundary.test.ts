@@ -90,6 +90,13 @@ describe("the run boundary", () => {
     }`);
     expect(caught.view.ok, caught.text).toBe(true);
     expect(caught.view.result).toMatch(/hostile\.deep answered with data nested deeper than 256 levels/);
+    // Within the bound, deep data crosses whole: 256 levels, the outermost at depth 0.
+    const within = await run(`export default async (i, { call }) => {
+      let depth = 0;
+      for (let v = await call("hostile.deep", { levels: 256 }); Array.isArray(v); v = v[0]) depth++;
+      return depth;
+    }`);
+    expect(within.view.result, within.text).toBe(256);
     const uncaught = await run(
       'export default async (i, { call }) => call("hostile.deep", { levels: 20000 })',
     );
