@@ -57,7 +57,7 @@ const sandboxSchema = z.strictObject({
     .min(1024)
     .max(256 * 1024 * 1024)
     .default(1024 * 1024),
-  /** JSON bytes of all step values of a run together: the host keeps them in the run record. */
+  /** JSON bytes of all step values of a run together (with their labels, and 400 per step): the run record keeps them. */
   maxStepBytes: z
     .int()
     .min(1024)

@@ -114,6 +114,9 @@ describe("the run boundary", () => {
     expect(view.limit).toBe("maxStepBytes");
     expect(text).toMatch(/Limit maxStepBytes exceeded: .* raise skillsmith\.sandbox\.maxStepBytes/);
     expect(view.steps.map((s) => s.label)).toEqual(["big 0", "big 1", "big 2"]);
+    // Endless tiny steps count too: the record keeps something of each.
+    const tiny = await run('export default async (i, { step }) => { for (;;) await step("tiny", () => 1); }');
+    expect(tiny.view.limit, tiny.text).toBe("maxStepBytes");
     await stillServing();
   });
 
@@ -138,6 +141,8 @@ describe("the run boundary", () => {
     );
     expect(args.view.limit, args.text).toBe("maxCallBytes");
     expect(args.view.error).toMatch(/the arguments of hostile\.tally/);
+    const name = await run('export default async (i, { call }) => call("x".repeat(300000), {})');
+    expect(name.view.error, name.text).toMatch(/no tool is named "x{40}…" \(300000 characters\)/);
   });
 
   it("clamps a run's timeoutMs to the configured limit, and says so", async () => {

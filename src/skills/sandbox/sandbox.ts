@@ -57,6 +57,11 @@ function workerUrl(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(entry)}`);
 }
 
+/** What the run record keeps of a step beside its value and label (index, timing, a shape of up to 300 characters). */
+const STEP_RECORD_BYTES = 400;
+/** Longer than any tool's name: a longer one is refused before it is looked up (the lookup searches the catalog). */
+const MAX_TOOL_NAME = 256;
+
 /** What a run has sent the host so far, counted against its budgets. */
 interface Used {
   stepBytes: number;
@@ -76,7 +81,8 @@ function breach(
         ? { limit: "maxCallBytes", detail: `the arguments of ${message.tool}` }
         : undefined;
     case "step":
-      used.stepBytes += Buffer.byteLength(message.json);
+      used.stepBytes +=
+        Buffer.byteLength(message.json) + Buffer.byteLength(message.label) + STEP_RECORD_BYTES;
       return used.stepBytes > limits.maxStepBytes
         ? { limit: "maxStepBytes", detail: `at step "${message.label}"` }
         : undefined;
@@ -89,6 +95,9 @@ function breach(
       return undefined;
   }
 }
+
+const nameTooLong = (tool: string) =>
+  `call(tool, args): no tool is named "${tool.slice(0, 40)}…" (${tool.length} characters); tools are named "server.tool"`;
 
 const tooDeep = (tool: string) =>
   `${tool} answered with data nested deeper than ${MAX_DEPTH} levels, more than the sandbox takes; ask the tool for less or for a flatter form`;
@@ -222,6 +231,8 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
       if (broke) return stop(broke.limit, broke.detail);
       switch (message.t) {
         case "call": {
+          if (message.tool.length > MAX_TOOL_NAME)
+            return send({ t: "reply", id: message.id, ok: false, message: nameTooLong(message.tool) });
           const answered = hooks.call(message.tool, parseWithin(message.argsJson, "call arguments"));
           answered.then(
             (value) => guard(() => reply(message.id, message.tool, value)),
