@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { problemsError, type SkillsmithError } from "./errors.js";
+import { MIN_SECRET_CHARS, rememberSecrets } from "./secrets.js";
 
 /** A server name becomes the prefix of `server.tool`, so it may not hold a dot. */
 const SERVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -152,19 +153,32 @@ export interface Config {
   sandbox: SandboxOptions;
   startupWaitMs: number;
   searchWaitMs: number;
+  /** Values that `${VAR}` brought in from the environment (of MIN_SECRET_CHARS or more): redacted in every output. */
+  secrets: string[];
   http: HttpServingOptions;
   shutdownGraceMs: number;
 }
 
 const defaultServerOptions = serverOptionsSchema.parse({});
 
-/** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is an error naming where. */
-function expandEnv(value: unknown, env: NodeJS.ProcessEnv, at: string[], missing: string[]): unknown {
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is an error naming where.
+ * Values taken from the environment go into `secrets` (a default is written in the file: no secret).
+ */
+function expandEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  at: string[],
+  missing: string[],
+  secrets: Set<string>,
+): unknown {
   if (typeof value === "string") {
     return value.replace(
       /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
       (_, name: string, fallback?: string) => {
-        const found = env[name] ?? fallback;
+        const fromEnv = env[name];
+        if (fromEnv !== undefined && fromEnv.length >= MIN_SECRET_CHARS) secrets.add(fromEnv);
+        const found = fromEnv ?? fallback;
         if (found === undefined) {
           missing.push(
             `${at.join(".")}: environment variable ${name} is not set (set it, or write \${${name}:-default})`,
@@ -175,10 +189,11 @@ function expandEnv(value: unknown, env: NodeJS.ProcessEnv, at: string[], missing
       },
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, String(i)], missing));
+  if (Array.isArray(value))
+    return value.map((v, i) => expandEnv(v, env, [...at, String(i)], missing, secrets));
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...at, k], missing)]),
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...at, k], missing, secrets)]),
     );
   }
   return value;
@@ -194,7 +209,10 @@ export function parseConfig(
   { file = "<inline>", baseDir = process.cwd(), env = process.env } = {},
 ): Config {
   const missing: string[] = [];
-  const expanded = expandEnv(raw, env, [], missing);
+  const secrets = new Set<string>();
+  const expanded = expandEnv(raw, env, [], missing, secrets);
+  // Before any check: an error about the config may quote a value.
+  rememberSecrets(secrets);
   if (missing.length > 0) throw invalid(file, missing);
 
   const parsed = configFileSchema.safeParse(expanded);
@@ -250,6 +268,7 @@ export function parseConfig(
     sandbox: skillsmith.sandbox,
     startupWaitMs: skillsmith.startupWaitMs,
     searchWaitMs: skillsmith.searchWaitMs,
+    secrets: [...secrets],
     http: skillsmith.http,
     shutdownGraceMs: skillsmith.shutdownGraceMs,
   };

@@ -1,4 +1,6 @@
-/** Stdout belongs to the protocol; every log line goes to stderr through here. */
+import { redact } from "./secrets.js";
+
+/** Stdout belongs to the protocol; every log line goes to stderr through here, its secrets redacted. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
@@ -15,7 +17,7 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Logger {
   const at = (l: LogLevel) => (message: string) => {
-    if (rank[l] >= rank[level]) write(`[skillsmith] ${l}: ${message}`);
+    if (rank[l] >= rank[level]) write(`[skillsmith] ${l}: ${redact(message)}`);
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }

@@ -38,10 +38,16 @@ export function paramsLine(inputSchema: Schema): string {
     .join(", ");
 }
 
-/** Cuts text at a word boundary, on one line, to at most `max` characters. */
+/**
+ * Cuts text at a word boundary, on one line, to at most `max` characters. The text is cut before the regex
+ * runs (with room for the whitespace it collapses), so a huge text costs no more than a short one.
+ */
 export function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat.length <= max) return flat;
+  const flat = text
+    .slice(0, 4 * max)
+    .replace(/\s+/g, " ")
+    .trim();
+  if (flat.length <= max && text.length <= 4 * max) return flat;
   const cut = flat.slice(0, max - 1);
   const space = cut.lastIndexOf(" ");
   return `${space > max * 0.6 ? cut.slice(0, space) : cut}…`;

@@ -22,6 +22,7 @@ import { coalesced } from "../async.js";
 import type { ServerConfig } from "../config.js";
 import { errorMessage, protocolError, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { redact } from "../secrets.js";
 import { createLimiter } from "./limiter.js";
 import { createTransport } from "./transport.js";
 
@@ -167,9 +168,10 @@ export function createConnection(options: ConnectionOptions): Connection {
     }
   };
 
+  /** Shown to clients (SERVER_UNAVAILABLE) and in doctor: secrets are redacted before the tail is cut. */
   const describe = (error: unknown) => {
-    const tail = stderrTail.length > 0 ? ` (stderr: ${stderrTail.join(" | ").slice(-400)})` : "";
-    return `${errorMessage(error)}${tail}`;
+    const tail = stderrTail.length > 0 ? ` (stderr: ${redact(stderrTail.join(" | ")).slice(-400)})` : "";
+    return redact(`${errorMessage(error)}${tail}`);
   };
 
   async function listAll(c: Client): Promise<Tool[]> {
@@ -367,7 +369,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         if (error instanceof SkillsmithError) throw error;
         const cause = timeout.aborted
           ? `timed out after ${timeoutMs} ms (raise skillsmith.servers.${server.name}.timeoutMs to wait longer)`
-          : errorMessage(error);
+          : redact(errorMessage(error));
         throw new SkillsmithError("CALL_FAILED", `Call to ${where} failed: ${cause}`, { tool: where, cause });
       }
     },

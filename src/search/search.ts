@@ -1,9 +1,10 @@
 import type { Catalog } from "../catalog/catalog.js";
-import { clip, paramsLine } from "../catalog/render.js";
+import { paramsLine } from "../catalog/render.js";
 import type { Pool } from "../downstream/pool.js";
 import type { Observations } from "../shapes/observations.js";
 import { renderShape } from "../shapes/shape.js";
 import type { SkillEffects } from "../skills/annotations.js";
+import { lookalikes, visibleText } from "../untrusted-text.js";
 
 export type Detail = "name" | "summary" | "full";
 
@@ -19,6 +20,9 @@ export interface SearchResultItem {
   kind: "tool" | "skill";
   server: string;
   score: number;
+  /** Another tool whose name differs from this one's only by case or hidden characters. */
+  lookalike?: string;
+  /** The server's own words (or the skill's author's), hidden characters removed and length capped. */
   description?: string;
   params?: string;
   inputSchema?: Record<string, unknown>;
@@ -47,6 +51,9 @@ export interface SearchOptions {
 }
 
 const SUMMARY_CHARS = 200;
+/** A whole description, at "full": room for a manual page, not for a flood. */
+const FULL_CHARS = 2000;
+const PARAMS_CHARS = 2000;
 
 /** search_tools' answer: the catalog's ranking, at the detail asked, with what is known of each tool's answers. */
 export function createSearch(options: SearchOptions): (input: SearchInput) => Promise<SearchOutput> {
@@ -71,21 +78,24 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
   return async ({ query, limit, server, detail }) => {
     await awaitListed(server);
     const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
+    const looks = lookalikes(catalog.tools().map((t) => t.name));
     const results = await Promise.all(
       hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
+        const lookalike = looks.get(entry.name);
         const base = {
           name: entry.name,
           kind: entry.kind,
           server: entry.server,
           score: Math.round(score * 100) / 100,
+          ...(lookalike !== undefined && { lookalike }),
         };
         if (detail === "name") return base;
         const observed = record ? await observations.get(record) : undefined;
         const effects = entry.kind === "skill" ? options.skillEffects(entry.name) : undefined;
         return {
           ...base,
-          description: detail === "full" ? entry.description : clip(entry.description, SUMMARY_CHARS),
-          params: paramsLine(entry.inputSchema),
+          description: visibleText(entry.description, detail === "full" ? FULL_CHARS : SUMMARY_CHARS),
+          params: visibleText(paramsLine(entry.inputSchema), PARAMS_CHARS),
           ...(detail === "full" && { inputSchema: entry.inputSchema }),
           annotations: record?.annotations ?? effects?.annotations ?? {},
           ...(effects?.computedCalls && { computedCalls: true as const }),
@@ -93,7 +103,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
             returns:
               detail === "full"
                 ? renderShape(observed.shape, 2)
-                : clip(renderShape(observed.shape), SUMMARY_CHARS),
+                : visibleText(renderShape(observed.shape), SUMMARY_CHARS),
           }),
         };
       }),

@@ -7,6 +7,7 @@ import type { ProbeResult } from "../probe/prober.js";
 import { trimSample } from "../shapes/sample.js";
 import type { RunRecord } from "../skills/runner.js";
 import type { SaveOutcome } from "../skills/skills.js";
+import { visibleName } from "../untrusted-text.js";
 
 export function renderSearch(query: string, output: SearchOutput): string {
   if (output.results.length === 0) {
@@ -15,11 +16,16 @@ export function renderSearch(query: string, output: SearchOutput): string {
       : " Try other words for the job, or drop the server filter.";
     return `No tools match "${query}".${waiting}`;
   }
-  const lines = [`${output.results.length} of ${output.total} matches for "${query}":`];
+  // Descriptions are quoted as JSON strings: the tools' authors wrote them, and a quote inside cannot end one.
+  const lines = [
+    `${output.results.length} of ${output.total} matches for "${query}" (descriptions quoted as their servers wrote them):`,
+  ];
   for (const r of output.results) {
     const computed = r.computedCalls ? ", calls tools named at run time" : "";
+    const lookalike = r.lookalike !== undefined ? `, LOOKALIKE of ${visibleName(r.lookalike)}` : "";
     lines.push(
-      `- ${r.name} (${r.kind}${computed}, score ${r.score})${r.description ? ` — ${r.description}` : ""}`,
+      `- ${visibleName(r.name)} (${r.kind}${computed}${lookalike}, score ${r.score})` +
+        (r.description ? ` ${JSON.stringify(r.description)}` : ""),
     );
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
     if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);

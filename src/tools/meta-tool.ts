@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { CallRelay } from "../downstream/connection.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { Gateway } from "../gateway.js";
+import { redact, redactDeep } from "../secrets.js";
 
 export interface ToolContext {
   signal: AbortSignal;
@@ -30,18 +31,23 @@ export function structuredResult(text: string, structured: Record<string, unknow
   return { content: [{ type: "text", text }], structuredContent: structured };
 }
 
-/** An error meant for the model: an isError result with the code first, so both people and programs can act. */
+/**
+ * An error meant for the model: an isError result with the code first, so both people and programs can act.
+ * Secrets from mcp.json are redacted: a server's stderr or a failed URL may quote them.
+ */
 export function errorResult(error: unknown, prefix?: string): CallToolResult {
   if (error instanceof SkillsmithError) {
     return {
       isError: true,
-      content: [{ type: "text", text: `${error.code}: ${error.message}` }],
-      structuredContent: { error: { code: error.code, message: error.message, ...error.data } },
+      content: [{ type: "text", text: redact(`${error.code}: ${error.message}`) }],
+      structuredContent: redactDeep({
+        error: { code: error.code, message: error.message, ...error.data },
+      }) as Record<string, unknown>,
     };
   }
   return {
     isError: true,
-    content: [{ type: "text", text: `${prefix ?? "Failed"}: ${errorMessage(error)}` }],
+    content: [{ type: "text", text: redact(`${prefix ?? "Failed"}: ${errorMessage(error)}`) }],
   };
 }
 
