@@ -152,7 +152,7 @@ async function until(done: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (!done()) {
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25).unref());
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return true;
 }
@@ -170,7 +170,7 @@ export class StdioChildTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | undefined;
-  private released: (() => void) | undefined;
+  private released: (() => Promise<void>) | undefined;
   /** Our requests not answered yet: an oversized answer is matched to one of them. */
   private readonly pending = new Set<Id>();
   private readonly stderrStream = new PassThrough();
@@ -215,7 +215,11 @@ export class StdioChildTransport implements Transport {
         resolve();
       });
       child.on("close", () => {
-        if (this.child === child) this.child = undefined;
+        // It exited on its own (a crash): what it started in its group has no one to talk to any more.
+        if (this.child === child) {
+          this.child = undefined;
+          void this.stop(child);
+        }
         this.pending.clear();
         this.onclose?.();
       });
@@ -240,19 +244,20 @@ export class StdioChildTransport implements Transport {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
+    await this.stop(child);
+  }
+
+  private async stop(child: ChildProcess): Promise<void> {
     const pid = child.pid;
-    let closed = child.exitCode !== null || child.signalCode !== null;
-    child.once("close", () => {
-      closed = true;
-    });
     try {
       child.stdin?.end();
     } catch {
       // A broken pipe: the signals below still end it.
     }
     if (pid !== undefined) {
+      const exited = () => child.exitCode !== null || child.signalCode !== null;
       // With its own group, the group's end is what counts: a wrapper's server may outlive the wrapper.
-      const done = OWN_GROUP ? () => closed && !groupAlive(pid) : () => closed;
+      const done = OWN_GROUP ? () => exited() && !groupAlive(pid) : exited;
       const signal = (name: NodeJS.Signals) => {
         try {
           if (OWN_GROUP) process.kill(-pid, name);
@@ -264,8 +269,9 @@ export class StdioChildTransport implements Transport {
       if (!(await until(done, STOP_STEP_MS))) signal("SIGTERM");
       if (!(await until(done, STOP_STEP_MS))) signal("SIGKILL");
     }
-    this.released?.();
+    const released = this.released;
     this.released = undefined;
+    await released?.();
   }
 
   private receiveLine(line: Buffer): void {

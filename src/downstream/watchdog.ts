@@ -31,35 +31,58 @@ process.stdin.on("end", () => {
 });
 `;
 
-let watchdog: ChildProcess | undefined;
+interface Watchdog {
+  process: ChildProcess;
+  /** Groups listed and not unlisted yet. */
+  groups: number;
+  exited: Promise<void>;
+}
+
+let watchdog: Watchdog | undefined;
+
+function startWatchdog(): Watchdog {
+  // Its own group too: a signal sent to the gateway's group (Ctrl-C in a terminal) must not end it first.
+  const child = spawn(process.execPath, ["-e", WATCHDOG], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
+  const warn = (error: Error) =>
+    process.emitWarning(
+      `skillsmith: the watchdog of the stdio servers failed (${error.message}); ` +
+        "a server may outlive a gateway that is killed outright.",
+    );
+  child.on("error", warn);
+  child.stdin?.once("error", warn);
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
+  // While it guards, the gateway exits when its own work is done: neither the process nor its pipe holds it.
+  child.unref();
+  (child.stdin as Socket | null)?.unref();
+  return { process: child, groups: 0, exited };
+}
 
 /**
  * POSIX only. A stdio server leads its own process group (so closing it reaches a wrapper's server too); such a
  * group outlives a gateway killed outright, since nothing signals it, and a server that ignores the end of its
- * stdin would run on. One watchdog process per gateway ends those groups. Returns the function that unlists the
- * group once it is closed, so a later group that reuses its id is never signalled.
+ * stdin would run on. A watchdog process, one per gateway while any group is listed, ends those groups. Returns
+ * the function that unlists the group once it is closed, so a later group that reuses its id is never signalled.
  */
-export function guardGroup(pgid: number): () => void {
-  if (!watchdog) {
-    // Its own group too: a signal sent to the gateway's group (Ctrl-C in a terminal) must not end it first.
-    watchdog = spawn(process.execPath, ["-e", WATCHDOG], {
-      stdio: ["pipe", "ignore", "ignore"],
-      detached: true,
-    });
-    const warn = (error: Error) =>
-      process.emitWarning(
-        `skillsmith: the watchdog of the stdio servers failed (${error.message}); ` +
-          "a server may outlive a gateway that is killed outright.",
-      );
-    watchdog.on("error", warn);
-    watchdog.stdin?.once("error", warn);
-    // The gateway exits when its work is done, not when the watchdog is: neither the process nor its pipe holds it.
-    watchdog.unref();
-    (watchdog.stdin as Socket | null)?.unref();
-  }
-  const stdin = watchdog.stdin;
-  stdin?.write(`+${pgid}\n`);
-  return () => {
+export function guardGroup(pgid: number): () => Promise<void> {
+  watchdog ??= startWatchdog();
+  const dog = watchdog;
+  dog.groups += 1;
+  dog.process.stdin?.write(`+${pgid}\n`);
+  return async () => {
+    const stdin = dog.process.stdin;
     if (stdin?.writable) stdin.write(`-${pgid}\n`);
+    dog.groups -= 1;
+    if (dog.groups > 0) return;
+    // Nothing left to guard: it ends now, while the gateway is there to reap it (an orphan waits for init to).
+    if (watchdog === dog) watchdog = undefined;
+    stdin?.end();
+    dog.process.ref();
+    await dog.exited;
   };
 }
