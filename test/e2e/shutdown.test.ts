@@ -72,14 +72,18 @@ describe("skillsmith serve shutting down", () => {
       command: process.execPath,
       args: [cliScript, "serve", "--config", config],
       cwd: dir,
-      stderr: "ignore",
+      stderr: "pipe",
+    });
+    const log = { text: "" };
+    transport.stderr?.on("data", (chunk: Buffer) => {
+      log.text += chunk.toString("utf8");
     });
     const client = new Client({ name: "shutdown", version: "0" });
     clients.push(client);
     await client.connect(transport);
     const pid = transport.pid;
     if (pid === null) throw new Error("no pid for the gateway");
-    return { client, pid };
+    return { client, pid, log };
   }
 
   async function serveHttp(config: string) {
@@ -88,15 +92,15 @@ describe("skillsmith serve shutting down", () => {
       stdio: ["ignore", "ignore", "pipe"],
     });
     started.push(child);
-    let stderr = "";
+    const log = { text: "" };
     child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
+      log.text += chunk.toString("utf8");
     });
-    const url = await waitFor(() => /at (http:\/\/\S+\/mcp)/.exec(stderr)?.[1], "the gateway's URL");
+    const url = await waitFor(() => /at (http:\/\/\S+\/mcp)/.exec(log.text)?.[1], "the gateway's URL");
     const client = new Client({ name: "shutdown", version: "0" });
     clients.push(client);
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    return { client, child };
+    return { client, child, url, log };
   }
 
   /** Gone: no such process, or a zombie waiting for a parent that is not ours to reap it. */
@@ -108,12 +112,21 @@ describe("skillsmith serve shutting down", () => {
     }
   };
 
-  it("answers the calls in flight at SIGTERM within the grace, then exits", async () => {
+  /** The gateway has taken the signal: it logs the requests it waits for. */
+  const draining = (log: { text: string }) =>
+    waitFor(() => log.text.includes("shutting down"), "the drain to start");
+
+  it("answers the calls in flight at SIGTERM within the grace, refusing new ones, then exits", async () => {
     const { config, calls } = await writeConfig("finish", {});
-    const { client, pid } = await serveStdio(config);
+    const { client, pid, log } = await serveStdio(config);
     const answers = Promise.allSettled([sleep(client, 1500), sleep(client, 1600), sleep(client, 1700)]);
     await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
     process.kill(pid, "SIGTERM");
+    await draining(log);
+    const late = await client
+      .callTool({ name: "search_tools", arguments: { query: "sleep" } })
+      .catch((e) => e);
+    expect(String(late)).toMatch(/shutting down and takes no new requests/);
     const results = await answers;
     expect(results.map((r) => r.status === "fulfilled" && !r.value.isError && textOf(r.value))).toEqual([
       expect.stringContaining("awake"),
@@ -190,10 +203,14 @@ describe("skillsmith serve shutting down", () => {
 
   it("over HTTP, finishes what fits in the grace and answers the rest with an error", async () => {
     const { config, calls } = await writeConfig("http", { shutdownGraceMs: 2000 });
-    const { client, child } = await serveHttp(config);
+    const { client, child, url, log } = await serveHttp(config);
     const answers = Promise.allSettled([sleep(client, 300), sleep(client, 301), sleep(client, 60_000)]);
     await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
     child.kill("SIGTERM");
+    await draining(log);
+    const newcomer = new Client({ name: "late", version: "0" });
+    const refused = await newcomer.connect(new StreamableHTTPClientTransport(new URL(url))).catch((e) => e);
+    expect(String(refused)).toMatch(/shutting down and takes no new sessions/);
     const [first, second, cut] = await answers;
     for (const done of [first, second]) {
       expect(done?.status === "fulfilled" && textOf(done.value)).toContain("awake");
