@@ -29,7 +29,8 @@ describe("a stdio answer over the server's maxMessageBytes", () => {
 
   it("fails that call naming the limit and the setting, while a call in flight and the next call succeed", async () => {
     expect(status()).toMatchObject({ state: "ready", attempts: 1 });
-    const inFlight = t.gateway.pool.call("bulky", "sleep", { ms: 1000 });
+    // Longer than the 2 s a closing connection gives its server: a dropped connection would fail it.
+    const inFlight = t.gateway.pool.call("bulky", "sleep", { ms: 3000 });
     const huge = await t.gateway.pool.call("bulky", "big", { bytes: 12 * LIMIT }).catch((e: unknown) => e);
     expect(huge).toMatchObject({ code: "CALL_FAILED", data: { tool: "bulky.big" } });
     const message = (huge as Error).message;
