@@ -215,14 +215,14 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
             return call(name, args, record, runOptions.relay, ending.signal);
           },
           onStep(step) {
-            const entry: StepRecord = { ...step, shape: clipFirst(renderShape(shapeOf(step.value)), 300) };
+            const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };
             record.steps.push(entry);
             record.steps.sort((a, b) => a.index - b.index);
             runOptions.onStep?.(entry, record.steps.length);
             void save();
           },
           onLog(text) {
-            if (record.logs.length < MAX_LOG_LINES) record.logs.push(clipFirst(text, 1000));
+            if (record.logs.length < MAX_LOG_LINES) record.logs.push(clip(text, 1000));
             else if (record.logs.length === MAX_LOG_LINES) record.logs.push(`… further log lines dropped`);
           },
         },
@@ -261,9 +261,6 @@ function runLimits(configured: SandboxOptions, timeoutMs: number | undefined): R
 
 const clampedTimeout = (limit: number) =>
   `timeoutMs was lowered to ${limit} ms, the configured limit (skillsmith.sandbox.timeoutMs); a run may only ask for less.`;
-
-/** clip() flattens whitespace over the whole text before it cuts: cut first, with room for whitespace it collapses. */
-const clipFirst = (text: string, max: number) => clip(text.slice(0, 4 * max), max);
 
 /**
  * Takes over run `runId` for its successor, once: in one compare-and-set on the store, a failed run (or one that
