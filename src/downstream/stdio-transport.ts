@@ -274,6 +274,15 @@ export class StdioChildTransport implements Transport {
     await released?.();
   }
 
+  /** Hands a message on; a handler that throws fails that message, never the stream of those after it. */
+  private deliver(message: JSONRPCMessage): void {
+    try {
+      this.onmessage?.(message);
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   private receiveLine(line: Buffer): void {
     const text = line.toString("utf8").replace(/\r$/, "");
     if (!text.trim()) return;
@@ -289,7 +298,7 @@ export class StdioChildTransport implements Transport {
       return;
     }
     if (isResponse(message)) this.pending.delete(message.id);
-    this.onmessage?.(message);
+    this.deliver(message);
   }
 
   /** Answers the request an oversized message answers with an error, so that call fails and the others go on. */
@@ -297,10 +306,11 @@ export class StdioChildTransport implements Transport {
     const { name, maxMessageBytes } = this.server;
     const setting = `skillsmith.servers.${name}.maxMessageBytes`;
     const leading = leadingMembers(head.toString("utf8"));
-    const id = leading.has("method") ? undefined : (leading.get("id") ?? trailingId(tail.toString("utf8")));
+    // A request or notification of the server's own (it leads with "method") answers none of ours.
+    const id = leading.has("method") ? null : (leading.get("id") ?? trailingId(tail.toString("utf8")));
     // An id we cannot read still names the request when only one is waiting.
-    const [only] = this.pending.size === 1 ? this.pending : [];
-    const answered = this.pending.has(id as Id) ? (id as Id) : leading.has("method") ? undefined : only;
+    const [only] = id === undefined && this.pending.size === 1 ? this.pending : [];
+    const answered = this.pending.has(id as Id) ? (id as Id) : only;
     const what = `server "${name}" sent a message of ${bytes} bytes, over the limit of ${maxMessageBytes} bytes (${setting})`;
     if (answered === undefined) {
       this.onerror?.(
@@ -309,7 +319,7 @@ export class StdioChildTransport implements Transport {
       return;
     }
     this.pending.delete(answered);
-    this.onmessage?.({
+    this.deliver({
       jsonrpc: "2.0",
       id: answered,
       error: {
