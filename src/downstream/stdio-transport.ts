@@ -234,6 +234,10 @@ export class StdioChildTransport implements Transport {
     const stdin = this.child?.stdin;
     if (!stdin) throw new Error("Not connected");
     if (isRequest(message)) this.pending.add(message.id);
+    // A request we gave up on (timeout, abort) waits for no answer, and must not be guessed as the one answered.
+    else if ("method" in message && message.method === "notifications/cancelled") {
+      this.pending.delete(message.params?.requestId as Id);
+    }
     if (!stdin.write(`${JSON.stringify(message)}\n`)) {
       await new Promise((resolve) => stdin.once("drain", resolve));
     }

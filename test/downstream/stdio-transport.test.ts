@@ -8,7 +8,8 @@ const LIMIT = 64 * 1024;
 /**
  * A raw JSON-RPC peer that answers each request `{bytes, order, kind}` with a line of about `bytes` bytes:
  * `order` "python" writes `{"jsonrpc", "id", "result"}` (id first), "sdk" writes `{"result", "jsonrpc", "id"}` (id
- * last), "none" leaves the id out; `kind` "notification" sends a notification that big instead of an answer.
+ * last), "none" leaves the id out; `kind` "notification" sends a notification that big instead of an answer,
+ * "silent" sends nothing. Notifications it gets are ignored.
  */
 const PEER = `
 let rest = "";
@@ -18,6 +19,7 @@ process.stdin.on("data", (chunk) => {
   rest = lines.pop();
   for (const line of lines) {
     const { id, params } = JSON.parse(line);
+    if (id === undefined || params.kind === "silent") continue;
     const result = JSON.stringify({ text: "x".repeat(params.bytes) });
     const out =
       params.kind === "notification" ? '{"jsonrpc":"2.0","method":"notifications/message","params":' + result + "}"
@@ -56,7 +58,7 @@ describe("StdioChildTransport", () => {
       started.send({ jsonrpc: "2.0", id, method: "tools/call", params });
     const answerTo = (id: number | string) =>
       waitFor(() => messages.find((m) => "id" in m && m.id === id), `the answer to ${id}`);
-    return { request, answerTo, messages, errors };
+    return { request, answerTo, messages, errors, transport: started };
   }
 
   it.each(["python", "sdk"])(
@@ -80,6 +82,14 @@ describe("StdioChildTransport", () => {
     const { request, answerTo } = await start();
     await request(7, { bytes: 2 * LIMIT, order: "none" });
     expect(await answerTo(7)).toMatchObject({ error: { message: expect.stringContaining("dropped") } });
+  });
+
+  it("does not match an oversized answer to a request given up on", async () => {
+    const { request, answerTo, transport: started } = await start();
+    await request(1, { kind: "silent" });
+    await started.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } });
+    await request(2, { bytes: 2 * LIMIT, order: "none" });
+    expect(await answerTo(2)).toMatchObject({ error: { message: expect.stringContaining("dropped") } });
   });
 
   it("drops an oversized notification with an error naming the setting, answering no request", async () => {
