@@ -116,41 +116,54 @@ describe("skillsmith serve shutting down", () => {
   const draining = (log: { text: string }) =>
     waitFor(() => log.text.includes("shutting down"), "the drain to start");
 
-  it("answers the calls in flight at SIGTERM within the grace, refusing new ones, then exits", async () => {
-    const { config, calls } = await writeConfig("finish", {});
-    const { client, pid, log } = await serveStdio(config);
-    const answers = Promise.allSettled([sleep(client, 1500), sleep(client, 1600), sleep(client, 1700)]);
-    await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
-    process.kill(pid, "SIGTERM");
-    await draining(log);
-    const late = await client
-      .callTool({ name: "search_tools", arguments: { query: "sleep" } })
-      .catch((e) => e);
-    expect(String(late)).toMatch(/shutting down and takes no new requests/);
-    const results = await answers;
-    expect(results.map((r) => r.status === "fulfilled" && !r.value.isError && textOf(r.value))).toEqual([
-      expect.stringContaining("awake"),
-      expect.stringContaining("awake"),
-      expect.stringContaining("awake"),
-    ]);
-    await waitFor(() => !isAlive(pid), "skillsmith to exit");
-  });
+  // Windows has no catchable SIGTERM: process.kill ends the process there; the end of stdin is its way.
+  const posix = process.platform !== "win32";
 
-  it("answers the calls still in flight after the grace with an error naming the setting", async () => {
-    const { config, calls } = await writeConfig("cut", { shutdownGraceMs: 300 });
-    const { client, pid } = await serveStdio(config);
-    const answers = Promise.allSettled([sleep(client, 60_000), sleep(client, 60_001), sleep(client, 60_002)]);
-    await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
-    process.kill(pid, "SIGTERM");
-    const results = await answers;
-    for (const result of results) {
-      expect(result.status).toBe("rejected");
-      expect(String((result as PromiseRejectedResult).reason)).toMatch(
-        /shut down.*skillsmith\.shutdownGraceMs/,
-      );
-    }
-    await waitFor(() => !isAlive(pid), "skillsmith to exit");
-  });
+  it.runIf(posix)(
+    "answers the calls in flight at SIGTERM within the grace, refusing new ones, then exits",
+    async () => {
+      const { config, calls } = await writeConfig("finish", {});
+      const { client, pid, log } = await serveStdio(config);
+      const answers = Promise.allSettled([sleep(client, 1500), sleep(client, 1600), sleep(client, 1700)]);
+      await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
+      process.kill(pid, "SIGTERM");
+      await draining(log);
+      const late = await client
+        .callTool({ name: "search_tools", arguments: { query: "sleep" } })
+        .catch((e) => e);
+      expect(String(late)).toMatch(/shutting down and takes no new requests/);
+      const results = await answers;
+      expect(results.map((r) => r.status === "fulfilled" && !r.value.isError && textOf(r.value))).toEqual([
+        expect.stringContaining("awake"),
+        expect.stringContaining("awake"),
+        expect.stringContaining("awake"),
+      ]);
+      await waitFor(() => !isAlive(pid), "skillsmith to exit");
+    },
+  );
+
+  it.runIf(posix)(
+    "answers the calls still in flight after the grace with an error naming the setting",
+    async () => {
+      const { config, calls } = await writeConfig("cut", { shutdownGraceMs: 300 });
+      const { client, pid } = await serveStdio(config);
+      const answers = Promise.allSettled([
+        sleep(client, 60_000),
+        sleep(client, 60_001),
+        sleep(client, 60_002),
+      ]);
+      await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
+      process.kill(pid, "SIGTERM");
+      const results = await answers;
+      for (const result of results) {
+        expect(result.status).toBe("rejected");
+        expect(String((result as PromiseRejectedResult).reason)).toMatch(
+          /shut down.*skillsmith\.shutdownGraceMs/,
+        );
+      }
+      await waitFor(() => !isAlive(pid), "skillsmith to exit");
+    },
+  );
 
   it("answers the calls in flight when the client closes stdin, then exits", async () => {
     const { config, calls } = await writeConfig("eof", {});
@@ -201,25 +214,28 @@ describe("skillsmith serve shutting down", () => {
     expect(child.exitCode).toBe(0);
   });
 
-  it("over HTTP, finishes what fits in the grace and answers the rest with an error", async () => {
-    const { config, calls } = await writeConfig("http", { shutdownGraceMs: 2000 });
-    const { client, child, url, log } = await serveHttp(config);
-    const answers = Promise.allSettled([sleep(client, 300), sleep(client, 301), sleep(client, 60_000)]);
-    await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
-    child.kill("SIGTERM");
-    await draining(log);
-    const newcomer = new Client({ name: "late", version: "0" });
-    const refused = await newcomer.connect(new StreamableHTTPClientTransport(new URL(url))).catch((e) => e);
-    expect(String(refused)).toMatch(/shutting down and takes no new sessions/);
-    const [first, second, cut] = await answers;
-    for (const done of [first, second]) {
-      expect(done?.status === "fulfilled" && textOf(done.value)).toContain("awake");
-    }
-    expect(cut?.status).toBe("rejected");
-    expect(String((cut as PromiseRejectedResult).reason)).toMatch(/shut down.*skillsmith\.shutdownGraceMs/);
-    await waitFor(() => child.exitCode !== null, "skillsmith to exit");
-    expect(child.exitCode).toBe(0);
-  });
+  it.runIf(posix)(
+    "over HTTP, finishes what fits in the grace and answers the rest with an error",
+    async () => {
+      const { config, calls } = await writeConfig("http", { shutdownGraceMs: 2000 });
+      const { client, child, url, log } = await serveHttp(config);
+      const answers = Promise.allSettled([sleep(client, 300), sleep(client, 301), sleep(client, 60_000)]);
+      await waitFor(() => sleepsStarted(calls) === 3, "three calls in flight");
+      child.kill("SIGTERM");
+      await draining(log);
+      const newcomer = new Client({ name: "late", version: "0" });
+      const refused = await newcomer.connect(new StreamableHTTPClientTransport(new URL(url))).catch((e) => e);
+      expect(String(refused)).toMatch(/shutting down and takes no new sessions/);
+      const [first, second, cut] = await answers;
+      for (const done of [first, second]) {
+        expect(done?.status === "fulfilled" && textOf(done.value)).toContain("awake");
+      }
+      expect(cut?.status).toBe("rejected");
+      expect(String((cut as PromiseRejectedResult).reason)).toMatch(/shut down.*skillsmith\.shutdownGraceMs/);
+      await waitFor(() => child.exitCode !== null, "skillsmith to exit");
+      expect(child.exitCode).toBe(0);
+    },
+  );
 
   describe.skipIf(process.platform !== "linux")("servers that would outlive the gateway", () => {
     /** A server that ignores the end of its stdin, alone and behind an npx-like wrapper; each writes its pid. */
