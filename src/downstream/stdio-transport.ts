@@ -1,20 +1,10 @@
-import type { ChildProcess, spawn as nodeSpawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { type ChildProcess, spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { guardGroup } from "./watchdog.js";
-
-const require = createRequire(import.meta.url);
-/**
- * The SDK's own spawn (cross-spawn, its dependency), loaded from the SDK's folder so it is the copy the SDK uses:
- * on Windows it finds `npx.cmd` and the like through PATHEXT and quotes arguments for cmd.exe, which plain
- * `spawn` without a shell does not; elsewhere it is `spawn`.
- */
-const spawn = createRequire(require.resolve("@modelcontextprotocol/sdk/client/stdio.js"))(
-  "cross-spawn",
-) as typeof nodeSpawn;
+import { windowsInvocation } from "./windows-command.js";
 
 /** POSIX only: a child leads its own process group, so the whole group (an `npx` wrapper's server too) is signalled. */
 const OWN_GROUP = process.platform !== "win32";
@@ -195,13 +185,19 @@ export class StdioChildTransport implements Transport {
 
   start(): Promise<void> {
     if (this.child) throw new Error("StdioChildTransport already started");
-    const { command, args, env, cwd } = this.server;
+    const { cwd } = this.server;
+    const env = { ...getDefaultEnvironment(), ...this.server.env };
+    const windows = process.platform === "win32";
+    const { command, args, verbatim } = windows
+      ? windowsInvocation(this.server.command, this.server.args, env, cwd)
+      : { ...this.server, verbatim: false };
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, {
-        env: { ...getDefaultEnvironment(), ...env },
+        env,
         stdio: ["pipe", "pipe", "pipe"],
         shell: false,
-        windowsHide: process.platform === "win32",
+        windowsHide: windows,
+        windowsVerbatimArguments: verbatim,
         cwd,
         detached: OWN_GROUP,
       });
