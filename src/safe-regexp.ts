@@ -1,32 +1,38 @@
+import { RE2 } from "@adguard/re2-wasm";
 import type { RegExpEngine, RegExpLike } from "ajv/dist/types/index.js";
 import { LRUCache } from "lru-cache";
-import { RE2 } from "re2-wasm";
+import { errorMessage } from "./errors.js";
 
 /**
  * The regex engine for `pattern` keywords of untrusted schemas: RE2 runs in time linear in the input, so a
  * catastrophic pattern (`^(a+)+$`) cannot freeze the main thread. RE2 has no lookaround or backreferences;
  * a pattern using them is refused with a clear error rather than run by a backtracking engine.
  *
- * re2-wasm lives in a fixed 16 MB WebAssembly heap that aborts when full and never frees a regex on its
- * own: compiled regexes are kept in a small LRU and freed on eviction, and inputs are capped.
+ * RE2 runs in a fixed 16 MB WebAssembly heap that aborts when full, leaking what the failed allocation held,
+ * and never frees a regex on its own. So each regex gets a memory budget (AdGuard's fork of re2-wasm takes
+ * one: past it a pattern is refused cleanly, "pattern too large"), compiled regexes live in a small LRU and
+ * are freed on eviction, and inputs are capped.
  */
 
-export const MAX_PATTERN_CHARS = 2_000;
+/** Per regex, program and DFA cache together: enough for `^[\p{L}]{1,30}$`. */
+const REGEX_MAX_MEM = 1 << 20;
+const MAX_PATTERN_CHARS = 2_000;
 /** Well inside the heap: a string is copied into it for each test. */
-export const MAX_PATTERN_INPUT_CHARS = 1_000_000;
+const MAX_PATTERN_INPUT_CHARS = 1_000_000;
 
-/** The embind object behind an RE2 (re2-wasm 1.0.x keeps it as `wrapper`); only `delete()` frees its memory. */
+/** The embind object behind an RE2 (kept as `wrapper` by re2-wasm 1.x and its fork); only `delete()` frees it. */
 function free(re: RE2): void {
   (re as unknown as { wrapper: { delete(): void } }).wrapper.delete();
 }
 
-const live = new LRUCache<string, RE2>({ max: 256, dispose: free });
+// Most regexes take a few kB; the heap holds thousands of those, and a dozen at their budget.
+const live = new LRUCache<string, RE2>({ max: 64, dispose: free });
 
 function compile(pattern: string, flags: string): RE2 {
   const key = `${flags}/${pattern}`;
   const found = live.get(key);
   if (found) return found;
-  const re = new RE2(pattern, flags);
+  const re = new RE2(pattern, flags, REGEX_MAX_MEM);
   live.set(key, re);
   return re;
 }
@@ -52,9 +58,12 @@ function inHeap<T>(pattern: string, run: () => T): T {
 }
 
 function refusal(pattern: string, error: unknown): Error {
+  const message = errorMessage(error);
   const why = outOfHeap(error)
-    ? "it needs more memory than the linear-time regex engine allows"
-    : "the linear-time regex engine does not support it (lookaround and backreferences are not supported)";
+    ? "the linear-time regex engine ran out of memory"
+    : message.includes("pattern too large")
+      ? `it is too large for the linear-time regex engine (limit ${REGEX_MAX_MEM} bytes a regex)`
+      : `the linear-time regex engine refuses it (${message}); lookaround and backreferences are not supported`;
   return new Error(`the pattern ${JSON.stringify(pattern.slice(0, 200))} cannot be checked: ${why}`);
 }
 

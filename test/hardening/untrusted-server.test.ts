@@ -142,6 +142,16 @@ describe("a server's hostile definitions and answers", () => {
       });
       expect(lookaround.isError).toBe(true);
       expect(textOf(lookaround)).toContain("lookaround and backreferences are not supported");
+      const huge = await t.call("save_skill", {
+        name: "huge-pattern",
+        description: "Has a pattern too large for a linear-time engine.",
+        code: "export default async () => 1;",
+        inputSchema: { type: "object", properties: { a: { type: "string", pattern: "^[\\p{L}]{1,1000}$" } } },
+      });
+      expect(huge.isError).toBe(true);
+      expect(textOf(huge)).toContain(
+        "it is too large for the linear-time regex engine (limit 1048576 bytes a regex)",
+      );
     });
   });
 
