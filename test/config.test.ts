@@ -155,7 +155,14 @@ describe("parseConfig", () => {
       mcpServers: { files: { command: "x" }, other: { command: "y" } },
       skillsmith: {
         servers: {
-          files: { probe: "any", skills: "readOnly", concurrency: 2, timeoutMs: 500, disabled: true },
+          files: {
+            probe: "any",
+            skills: "readOnly",
+            concurrency: 2,
+            timeoutMs: 500,
+            disabled: true,
+            maxMessageBytes: 65536,
+          },
         },
       },
     });
@@ -165,8 +172,14 @@ describe("parseConfig", () => {
       concurrency: 2,
       timeoutMs: 500,
       disabled: true,
+      maxMessageBytes: 65536,
     });
-    expect(config.servers[1]?.options).toMatchObject({ probe: "readOnly", skills: "any", disabled: false });
+    expect(config.servers[1]?.options).toMatchObject({
+      probe: "readOnly",
+      skills: "any",
+      disabled: false,
+      maxMessageBytes: 10 * 1024 * 1024,
+    });
   });
 
   it("names an out-of-range per-server option", () => {
