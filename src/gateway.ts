@@ -100,7 +100,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     serverOptions,
   });
   const skills = createSkills({
-    store: createSkillStore(config.skillsDir, logger),
+    store: createSkillStore(config.skillsDir, logger, store),
     sandbox,
     runner,
     catalog,

@@ -1,9 +1,10 @@
-import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { StateStore } from "../store/state-store.js";
+import { createFile, replaceFile, sweepTemps } from "./atomic-files.js";
 
 /** A skill's metadata, kept beside its code as `<name>.json`; read back through zod like any boundary. */
 export const skillMetaSchema = z.object({
@@ -25,24 +26,69 @@ export const skillMetaSchema = z.object({
 export type SkillMeta = z.infer<typeof skillMetaSchema>;
 export type Skill = SkillMeta & { code: string };
 
+/** A save with `overwrite: false` found the name taken (on disk, under the lock: maybe by another instance). */
+export class SkillExistsError extends Error {
+  constructor(readonly version: number) {
+    super(`a skill of that name exists (version ${version})`);
+  }
+}
+
 export interface SkillStore {
-  /** Reads every skill in the folder; a broken pair is logged and skipped. */
+  /** Reads every skill in the folder (sweeping temp files killed saves left); a broken one is logged and skipped. */
   load(): Promise<Skill[]>;
   list(): Skill[];
   get(name: string): Skill | undefined;
-  /** Writes `<name>.js` and `<name>.json` atomically; the version before is kept under `.versions/`. */
-  save(skill: Omit<Skill, "version" | "createdAt" | "updatedAt">): Promise<Skill>;
+  /**
+   * Saves the next version, one save of a name at a time across every instance sharing the store: the version
+   * comes from the folder under the lock, and the save is one atomic switch (see `commit`).
+   */
+  save(
+    skill: Omit<Skill, "version" | "createdAt" | "updatedAt">,
+    options: { overwrite: boolean },
+  ): Promise<Skill>;
 }
 
-export function createSkillStore(dir: string, logger: Logger): SkillStore {
+/**
+ * The folder: `<name>.json` (the metadata, with the version) is the pointer to the current save; every save's
+ * code and metadata are `.versions/<name>/v<N>.js` and `.json`, written once and never changed; `<name>.js` is a
+ * readable copy of the current code. A reader takes the version from `<name>.json` and its code from
+ * `.versions/`, so it never pairs the code of one save with the metadata of another, even after a crash between
+ * two writes. Skills without history (written by hand, the shipped examples) are read from `<name>.js`.
+ */
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+export function createSkillStore(dir: string, logger: Logger, state: StateStore): SkillStore {
   const skills = new Map<string, Skill>();
   const file = (name: string, ext: string) => path.join(dir, `${name}${ext}`);
+  const history = (name: string) => path.join(dir, ".versions", name);
+  const saved = (name: string, version: number, ext: string) => path.join(history(name), `v${version}${ext}`);
+
+  const readText = (at: string) =>
+    readFile(at, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+
+  async function readMeta(name: string): Promise<SkillMeta | undefined> {
+    const text = await readText(file(name, ".json"));
+    if (text === undefined) return undefined;
+    const meta = skillMetaSchema.parse(JSON.parse(text));
+    if (meta.name !== name) throw new Error(`it says its name is "${meta.name}"`);
+    return meta;
+  }
 
   async function readSkill(name: string): Promise<Skill | undefined> {
     try {
-      const meta = skillMetaSchema.parse(JSON.parse(await readFile(file(name, ".json"), "utf8")));
-      const code = await readFile(file(name, ".js"), "utf8");
-      if (meta.name !== name) throw new Error(`it says its name is "${meta.name}"`);
+      const meta = await readMeta(name);
+      if (!meta) return undefined;
+      const copy = await readText(file(name, ".js"));
+      const code = (await readText(saved(name, meta.version, ".js"))) ?? copy;
+      if (code === undefined) throw new Error(`${name}.js is missing`);
+      if (copy !== undefined && copy !== code) {
+        logger.warn(
+          `skill "${name}": ${name}.js differs from its saved version ${meta.version} (.versions/${name}/v${meta.version}.js), which is the one served: a save was interrupted, or the file was edited by hand (save it with save_skill to change it)`,
+        );
+      }
       return { ...meta, code };
     } catch (error) {
       logger.warn(`skipping skill "${name}" in ${dir}: ${errorMessage(error).slice(0, 300)}`);
@@ -50,12 +96,38 @@ export function createSkillStore(dir: string, logger: Logger): SkillStore {
     }
   }
 
+  /** The highest version the folder knows of the name: its pointer's, or a save that never got as far. */
+  async function lastVersion(name: string, current: SkillMeta | undefined): Promise<number> {
+    const entries = await readdir(history(name)).catch(() => [] as string[]);
+    const versions = entries.flatMap((f) => /^v(\d+)\.json$/.exec(f)?.[1] ?? []).map(Number);
+    return Math.max(current?.version ?? 0, ...versions);
+  }
+
+  /**
+   * Writes the save as `skill.version` (or the next free one), then switches the pointer. The version's metadata
+   * is created exclusively, so two writers can never both answer the same version.
+   */
+  async function commit(skill: Skill): Promise<Skill> {
+    const { code, ...meta } = skill;
+    await mkdir(history(skill.name), { recursive: true });
+    let version = skill.version;
+    // The metadata claims the version; the code follows under that claim (no pointer names it yet).
+    while (!(await createFile(saved(skill.name, version, ".json"), json({ ...meta, version })))) version++;
+    await replaceFile(saved(skill.name, version, ".js"), code);
+    const committed: Skill = { ...skill, version };
+    await replaceFile(file(skill.name, ".js"), code);
+    // Last: the one write that makes the save current.
+    await replaceFile(file(skill.name, ".json"), json({ ...meta, version }));
+    return committed;
+  }
+
   return {
     async load() {
       let names: string[];
       try {
+        await sweep();
         names = (await readdir(dir))
-          .filter((f) => f.endsWith(".json"))
+          .filter((f) => f.endsWith(".json") && !f.startsWith("."))
           .map((f) => f.slice(0, -".json".length));
       } catch {
         names = [];
@@ -72,28 +144,46 @@ export function createSkillStore(dir: string, logger: Logger): SkillStore {
     },
     list: () => [...skills.values()].sort((a, b) => a.name.localeCompare(b.name)),
     get: (name) => skills.get(name),
-    async save(definition) {
-      const before = skills.get(definition.name);
-      const now = new Date().toISOString();
-      const skill: Skill = {
-        ...definition,
-        version: (before?.version ?? 0) + 1,
-        createdAt: before?.createdAt ?? now,
-        updatedAt: now,
-      };
+    async save(definition, { overwrite }) {
       await mkdir(dir, { recursive: true });
-      if (before) {
-        const versions = path.join(dir, ".versions", before.name);
-        await mkdir(versions, { recursive: true });
-        await copyFile(file(before.name, ".js"), path.join(versions, `v${before.version}.js`));
-        await copyFile(file(before.name, ".json"), path.join(versions, `v${before.version}.json`));
+      const lock = await state.lock(`skill:${definition.name}`).catch((error: unknown) => {
+        throw new Error(
+          `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. Save again once the store answers.`,
+        );
+      });
+      try {
+        const current = await readMeta(definition.name);
+        if (current && !overwrite) throw new SkillExistsError(current.version);
+        const unkept = current && (await readText(saved(current.name, current.version, ".js"))) === undefined;
+        const currentCode = unkept ? await readText(file(definition.name, ".js")) : undefined;
+        if (current && currentCode !== undefined) {
+          // A skill saved before every version was kept whole: its pair joins the history first, so a crash
+          // later in this save still finds the current version's code there.
+          await mkdir(history(current.name), { recursive: true });
+          await replaceFile(saved(current.name, current.version, ".json"), json(current));
+          await replaceFile(saved(current.name, current.version, ".js"), currentCode);
+        }
+        const now = new Date().toISOString();
+        const skill = await commit({
+          ...definition,
+          version: (await lastVersion(definition.name, current)) + 1,
+          createdAt: current?.createdAt ?? now,
+          updatedAt: now,
+        });
+        skills.set(skill.name, skill);
+        return skill;
+      } finally {
+        await lock.release();
       }
-      const { code, ...meta } = skill;
-      // The code first: a reader that finds the .json always finds its .js.
-      await writeFileAtomic(file(skill.name, ".js"), code);
-      await writeFileAtomic(file(skill.name, ".json"), `${JSON.stringify(meta, null, 2)}\n`);
-      skills.set(skill.name, skill);
-      return skill;
     },
   };
+
+  /** Temp files of killed saves, in the folder and in every skill's history. */
+  async function sweep(): Promise<void> {
+    let swept = await sweepTemps(dir);
+    for (const name of await readdir(path.join(dir, ".versions")).catch(() => [] as string[])) {
+      swept += await sweepTemps(history(name));
+    }
+    if (swept > 0) logger.info(`removed ${swept} temp file(s) that interrupted saves left in ${dir}`);
+  }
 }

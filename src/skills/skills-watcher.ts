@@ -16,7 +16,7 @@ export async function watchSkills(dir: string, skills: Skills, logger: Logger): 
     watcher = watch(dir, (_event, file) => {
       if (file && !String(file).endsWith(".json")) return;
       clearTimeout(timer);
-      // Saves write two files; wait for the burst to settle before reading.
+      // A save ends by switching `<name>.json`; wait for a burst of saves to settle before reading.
       timer = setTimeout(() => {
         skills
           .load()

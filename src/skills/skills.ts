@@ -8,7 +8,7 @@ import { problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, validateAgainst } from "../json-schema.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
-import type { Skill, SkillStore } from "./skill-store.js";
+import { type Skill, SkillExistsError, type SkillStore } from "./skill-store.js";
 
 export const SKILL_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
 /** The `server` a skill shows under in search results. */
@@ -96,6 +96,9 @@ const noRun = (runId: string) =>
 function invalid(name: string, problem: string, data: Record<string, unknown> = {}): SkillsmithError {
   return new SkillsmithError("SKILL_INVALID", `Skill "${name}" was not saved: ${problem}`, { name, ...data });
 }
+
+const exists = (name: string, version: number) =>
+  invalid(name, `a skill of that name exists (version ${version}); pass overwrite: true to replace it.`);
 
 function indexEntry(skill: Skill): IndexEntry {
   return {
@@ -204,12 +207,7 @@ export function createSkills(options: SkillsOptions): Skills {
       if (options.reserved.includes(name))
         throw invalid(name, `"${name}" is the name of one of Skillsmith's own tools.`);
       const before = store.get(name);
-      if (before && !request.overwrite) {
-        throw invalid(
-          name,
-          `a skill of that name exists (version ${before.version}); pass overwrite: true to replace it.`,
-        );
-      }
+      if (before && !request.overwrite) throw exists(name, before.version);
       if (!request.description.trim())
         throw invalid(name, "the description is empty; say what the skill does.");
 
@@ -281,16 +279,25 @@ export function createSkills(options: SkillsOptions): Skills {
 
       const computedCalls = callsComputed(source.code);
       const test = request.test ?? (source.testInput && { input: source.testInput });
-      const skill = await store.save({
-        name,
-        description: request.description.trim(),
-        inputSchema,
-        code: source.code,
-        tools: pins,
-        computedCalls,
-        ...(test && { test }),
-        ...(request.fromRun !== undefined && { fromRun: request.fromRun }),
-      });
+      const skill = await store
+        .save(
+          {
+            name,
+            description: request.description.trim(),
+            inputSchema,
+            code: source.code,
+            tools: pins,
+            computedCalls,
+            ...(test && { test }),
+            ...(request.fromRun !== undefined && { fromRun: request.fromRun }),
+          },
+          { overwrite: request.overwrite },
+        )
+        .catch((error: unknown) => {
+          // Saved meanwhile (by another client or instance): the check above saw the folder before that save.
+          if (error instanceof SkillExistsError) throw exists(name, error.version);
+          throw error;
+        });
       refresh();
       return {
         name,

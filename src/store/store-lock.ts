@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { isAlive } from "../process-alive.js";
 import type { StateStore } from "./state-store.js";
 
 export interface Lock {
@@ -13,16 +14,6 @@ const holderSchema = z.object({ token: z.string(), host: z.string(), pid: z.int(
 type Holder = z.infer<typeof holderSchema>;
 
 const LOCKS = "locks";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** A holder that is gone: a process of this host that died (killed mid-save), or a value that is not a holder. */
 function abandoned(value: unknown): boolean {
