@@ -1,6 +1,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStateStore } from "../../src/store/state-store.js";
 import {
   type RunView,
   realServers,
@@ -10,6 +11,7 @@ import {
   tempDir,
   textOf,
 } from "../helpers/gateway.js";
+import { waitFor } from "../helpers/processes.js";
 import { hasRedis, startRedis, type TestRedis } from "../helpers/redis.js";
 
 /** Lists the folder, needs go.txt, then leaves one file of its own in marks/: one file per time "mark" ran. */
@@ -39,12 +41,14 @@ function resumesOnce(
     let root: string;
     let gateways: TestGateway[] = [];
     let done = async () => {};
+    let storeUrl = "";
 
     beforeAll(async () => {
       dir = await tempDir();
       root = path.join(dir, "root");
       await mkdir(root);
       const store = await storeFor(dir);
+      storeUrl = store.url;
       done = store.done;
       const config = {
         mcpServers: { files: { command: process.execPath, args: [realServers.files, root] } },
@@ -91,8 +95,28 @@ function resumesOnce(
       const ofSuccessor = await first.call("run_skill", { resume: successor });
       expect(textOf(ofSuccessor)).toMatch(/finished successfully|is still running/);
       expect(await readdir(path.join(folder, "marks"))).toHaveLength(1);
+      if (storeUrl.startsWith("file:")) await expectNoStepValues(storeUrl, runId, successor);
     });
   });
+}
+
+/** Neither the resumed run's record nor its successor's (finished) keeps step values: nothing replays from them. */
+async function expectNoStepValues(storeUrl: string, ...runIds: string[]): Promise<void> {
+  const store = createStateStore(storeUrl);
+  try {
+    const runs = store.namespace<{ status: string; steps: Array<{ value: unknown }> }>("runs");
+    for (const runId of runIds) {
+      // The successor's final record is written in the background, after its answer.
+      const record = await waitFor(async () => {
+        const found = await runs.get(runId);
+        return found && found.status !== "running" && found;
+      }, `the final record of run ${runId}`);
+      expect(record.steps.length).toBeGreaterThan(0);
+      expect(record.steps.map((s) => s.value)).toEqual(record.steps.map(() => null));
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 resumesOnce("memory", async () => ({ url: "memory:", done: async () => {} }), 1);
