@@ -21,6 +21,8 @@ export interface Catalog {
   /** Replaces the saved skills in the index; they rank with the tools. */
   setSkills(skills: IndexEntry[]): void;
   get(name: string): ToolRecord | undefined;
+  /** Changes whenever the tools or skills change, so derived views can be kept until then. */
+  revision(): number;
   tools(server?: string): ToolRecord[];
   search(request: SearchRequest): { hits: SearchHit[]; total: number };
 }
@@ -50,6 +52,7 @@ export function createCatalog(knownServers: string[] = []): Catalog {
   const byServer = new Map<string, Map<string, ToolRecord>>(knownServers.map((s) => [s, new Map()]));
   const byName = new Map<string, ToolRecord>();
   const skills = new Map<string, IndexEntry>();
+  let revision = 0;
 
   return {
     setServerTools(server, records) {
@@ -58,13 +61,16 @@ export function createCatalog(knownServers: string[] = []): Catalog {
       byServer.set(server, mine);
       for (const r of mine.values()) byName.set(r.name, r);
       index.replace(server, [...mine.values()].map(toolEntry));
+      revision++;
     },
     setSkills(entries) {
       skills.clear();
       for (const e of entries) skills.set(e.name, e);
       index.replace(SKILLS_GROUP, entries);
+      revision++;
     },
     get: (name) => byName.get(name),
+    revision: () => revision,
     tools(server) {
       if (server === undefined) return [...byName.values()];
       return [...(byServer.get(server)?.values() ?? [])];

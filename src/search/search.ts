@@ -67,6 +67,17 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
       .filter((s) => catalog.tools(s.name).length === 0)
       .map((s) => s.name);
 
+  // Look-alike names change only with the catalog: computed once per revision, not per search.
+  let looksAt = -1;
+  let knownLooks = new Map<string, string>();
+  const lookalikesNow = () => {
+    if (looksAt !== catalog.revision()) {
+      knownLooks = lookalikes(catalog.tools().map((t) => t.name));
+      looksAt = catalog.revision();
+    }
+    return knownLooks;
+  };
+
   async function awaitListed(server: string | undefined): Promise<void> {
     const waiting = unlisted(server);
     if (waiting.length === 0 || options.waitMs === 0) return;
@@ -78,7 +89,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
   return async ({ query, limit, server, detail }) => {
     await awaitListed(server);
     const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
-    const looks = lookalikes(catalog.tools().map((t) => t.name));
+    const looks = lookalikesNow();
     const results = await Promise.all(
       hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
         const lookalike = looks.get(entry.name);
