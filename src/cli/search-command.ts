@@ -1,5 +1,6 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import { visibleName } from "../untrusted-text.js";
 import { type CommandIO, table } from "./io.js";
 import { withGateway } from "./with-gateway.js";
 
@@ -27,7 +28,12 @@ export async function searchCommand(
       io.out(`No tools match "${args.query}".`);
       return 1;
     }
-    const rows = results.map((r, i) => [String(i + 1), r.name, r.score.toFixed(2), r.description ?? ""]);
+    const rows = results.map((r, i) => [
+      String(i + 1),
+      visibleName(r.name) + (r.lookalike !== undefined ? ` (LOOKALIKE of ${visibleName(r.lookalike)})` : ""),
+      r.score.toFixed(2),
+      r.description ?? "",
+    ]);
     io.out(table([["#", "name", "score", "description"], ...rows]));
     io.out(`\n${results.length} of ${total} matches.`);
     return 0;
