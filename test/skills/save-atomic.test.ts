@@ -10,6 +10,7 @@ import { createSkillStore } from "../../src/skills/skill-store.js";
 import { createStateStore } from "../../src/store/state-store.js";
 import { removeDir, startGateway, type TestGateway, tempDir, textOf } from "../helpers/gateway.js";
 import { repoRoot } from "../helpers/processes.js";
+import { hasRedis, startRedis } from "../helpers/redis.js";
 
 const require = createRequire(import.meta.url);
 
@@ -39,60 +40,75 @@ async function tempsIn(...dirs: string[]): Promise<string[]> {
   return found;
 }
 
-describe("saves, one at a time per name, each one atomic", () => {
-  let dir: string;
-  let skillsDir: string;
-  let a: TestGateway;
-  let b: TestGateway;
+/** Two instances on one skills folder sharing a store, as two `skillsmith serve` (on one host for `file:`). */
+function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; done(): Promise<void> }>) {
+  describe(`saves on the ${kind} store, one at a time per name, each one atomic`, () => {
+    let dir: string;
+    let skillsDir: string;
+    let a: TestGateway;
+    let b: TestGateway;
+    let done = async () => {};
 
-  beforeAll(async () => {
-    dir = await tempDir();
-    skillsDir = path.join(dir, "skills");
-    // Two instances on one skills folder and one file store, as two `skillsmith serve` on one host.
-    const config = { mcpServers: {}, skillsmith: { store: "file:state" } };
-    a = await startGateway(config, dir);
-    b = await startGateway(config, dir);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await removeDir(dir);
-  });
-
-  it("gives 20 concurrent overwrites of one name 20 distinct versions, each on disk as it answered", async () => {
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => a.call("save_skill", saveOf("racer", `r${i}`))),
-    );
-    const versions = answers.map((answer) => {
-      expect(answer.isError, textOf(answer)).toBeFalsy();
-      return (answer.structuredContent as unknown as Saved).version;
+    beforeAll(async () => {
+      const store = await storeFor();
+      done = store.done;
+      dir = await tempDir();
+      skillsDir = path.join(dir, "skills");
+      const config = { mcpServers: {}, skillsmith: { store: store.url } };
+      a = await startGateway(config, dir);
+      b = await startGateway(config, dir);
     });
-    expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    for (const [i, version] of versions.entries()) await expectKept(skillsDir, "racer", version, `r${i}`);
-    const pointer = JSON.parse(await readFile(path.join(skillsDir, "racer.json"), "utf8"));
-    expect(pointer.version).toBe(20);
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await done();
+      await removeDir(dir);
+    });
+
+    it("gives 20 concurrent overwrites of one name 20 distinct versions, each on disk as it answered", async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => a.call("save_skill", saveOf("racer", `r${i}`))),
+      );
+      const versions = answers.map((answer) => {
+        expect(answer.isError, textOf(answer)).toBeFalsy();
+        return (answer.structuredContent as unknown as Saved).version;
+      });
+      expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      for (const [i, version] of versions.entries()) await expectKept(skillsDir, "racer", version, `r${i}`);
+      const pointer = JSON.parse(await readFile(path.join(skillsDir, "racer.json"), "utf8"));
+      expect(pointer.version).toBe(20);
+    });
+
+    it("loses no version when two instances save one name: the folder, not memory, says what exists", async () => {
+      const first = await a.call("save_skill", saveOf("shared", "a1", false));
+      expect((first.structuredContent as unknown as Saved).version).toBe(1);
+      // B has not reloaded the folder, yet it sees the save A just made.
+      const taken = await b.call("save_skill", saveOf("shared", "b1", false));
+      expect(taken.isError).toBe(true);
+      expect(textOf(taken)).toMatch(/exists \(version 1\); pass overwrite: true/);
+      const over = await b.call("save_skill", saveOf("shared", "b2"));
+      expect((over.structuredContent as unknown as Saved).version).toBe(2);
+      await expectKept(skillsDir, "shared", 1, "a1");
+
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).call("save_skill", saveOf("shared", `c${i}`))),
+      );
+      const versions = answers.map((answer) => (answer.structuredContent as unknown as Saved).version);
+      expect(new Set(versions).size).toBe(16);
+      expect(Math.min(...versions)).toBe(3);
+      for (const [i, version] of versions.entries()) await expectKept(skillsDir, "shared", version, `c${i}`);
+    });
   });
+}
 
-  it("loses no version when two instances save one name: the folder, not memory, says what exists", async () => {
-    const first = await a.call("save_skill", saveOf("shared", "a1", false));
-    expect((first.structuredContent as unknown as Saved).version).toBe(1);
-    // B has not reloaded the folder, yet it sees the save A just made.
-    const taken = await b.call("save_skill", saveOf("shared", "b1", false));
-    expect(taken.isError).toBe(true);
-    expect(textOf(taken)).toMatch(/exists \(version 1\); pass overwrite: true/);
-    const over = await b.call("save_skill", saveOf("shared", "b2"));
-    expect((over.structuredContent as unknown as Saved).version).toBe(2);
-    await expectKept(skillsDir, "shared", 1, "a1");
-
-    const answers = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).call("save_skill", saveOf("shared", `c${i}`))),
-    );
-    const versions = answers.map((answer) => (answer.structuredContent as unknown as Saved).version);
-    expect(new Set(versions).size).toBe(16);
-    expect(Math.min(...versions)).toBe(3);
-    for (const [i, version] of versions.entries()) await expectKept(skillsDir, "shared", version, `c${i}`);
+savesOneAtATime("file (LMDB)", async () => ({ url: "file:state", done: async () => {} }));
+describe.skipIf(!hasRedis)("with redis-server", () => {
+  savesOneAtATime("Redis", async () => {
+    const redis = await startRedis();
+    return { url: redis.url, done: () => redis.stop() };
   });
 });
+if (!hasRedis) console.warn("redis-server is not installed: the Redis save test is skipped");
 
 describe("kill -9 in the middle of saves", () => {
   let dir: string;
