@@ -136,3 +136,58 @@ describe.skipIf(!hasRedis)("with redis-server", () => {
   );
 });
 if (!hasRedis) console.warn("redis-server is not installed: the Redis resume test is skipped");
+
+describe("a run left running by a gateway that died", () => {
+  let dir: string;
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    await mkdir(path.join(dir, "root"));
+    url = `file:${path.join(dir, "state")}`;
+    t = await startGateway(
+      {
+        mcpServers: {
+          files: { command: process.execPath, args: [realServers.files, path.join(dir, "root")] },
+        },
+        skillsmith: { store: url },
+      },
+      dir,
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+    await removeDir(dir);
+  });
+
+  /** A record as a gateway writes it when a run starts, and leaves it when it is killed. */
+  async function leaveRunning(runId: string, startedAt: string): Promise<void> {
+    const store = createStateStore(url);
+    await store.namespace("runs").set(runId, {
+      runId,
+      code: `export default async () => "resumed";`,
+      input: {},
+      status: "running",
+      steps: [],
+      calls: 0,
+      tools: [],
+      logs: [],
+      warnings: [],
+      startedAt,
+      tookMs: 0,
+    });
+    await store.close();
+  }
+
+  it("is resumed once its time limit has long passed, and refused while it may still be running", async () => {
+    await leaveRunning("crashed-long-ago", "2020-01-01T00:00:00.000Z");
+    const resumed = await t.call("run_skill", { resume: "crashed-long-ago" });
+    expect(resumed.isError, textOf(resumed)).toBeFalsy();
+    expect((resumed.structuredContent as unknown as RunView).result).toBe("resumed");
+
+    await leaveRunning("maybe-running", new Date().toISOString());
+    const refused = await t.call("run_skill", { resume: "maybe-running" });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/is still running .*can be resumed after/);
+  });
+});
