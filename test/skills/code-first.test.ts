@@ -257,7 +257,15 @@ describe("skillsmith run --code and save --from-run", () => {
       expect(saved.stdout).toContain('Saved skill "add-two" v1');
       const listed = await runCli(["skills"], workspace.dir);
       expect(listed.stdout).toContain("everything.get-sum");
-      expect(await readdir(path.join(workspace.dir, "skills"))).toEqual(["add-two.js", "add-two.json"]);
+      expect((await readdir(path.join(workspace.dir, "skills"))).sort()).toEqual([
+        ".versions",
+        "add-two.js",
+        "add-two.json",
+      ]);
+      expect((await readdir(path.join(workspace.dir, "skills", ".versions", "add-two"))).sort()).toEqual([
+        "v1.js",
+        "v1.json",
+      ]);
     } finally {
       await removeDir(workspace.dir);
     }
