@@ -59,6 +59,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function createSkillStore(dir: string, logger: Logger, state: StateStore): SkillStore {
   const skills = new Map<string, Skill>();
+  let started = false;
   const file = (name: string, ext: string) => path.join(dir, `${name}${ext}`);
   const history = (name: string) => path.join(dir, ".versions", name);
   const saved = (name: string, version: number, ext: string) => path.join(history(name), `v${version}${ext}`);
@@ -123,9 +124,17 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
 
   return {
     async load() {
+      // At start only: reloads (on every save another instance makes) need not walk every history.
+      if (!started) {
+        started = true;
+        await sweep().catch((error: unknown) =>
+          logger.warn(
+            `could not remove the temp files of interrupted saves in ${dir}: ${errorMessage(error)}`,
+          ),
+        );
+      }
       let names: string[];
       try {
-        await sweep();
         names = (await readdir(dir))
           .filter((f) => f.endsWith(".json") && !f.startsWith("."))
           .map((f) => f.slice(0, -".json".length));
