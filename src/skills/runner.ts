@@ -43,7 +43,6 @@ export const runRecordSchema = z.object({
   resumedFrom: z.string().optional(),
   /** The run that resumed this one. */
   resumedBy: z.string().optional(),
-
   steps: z.array(stepRecordSchema),
   calls: z.int(),
   /** Every tool the run called, in the order of its first call. */
