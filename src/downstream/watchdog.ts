@@ -20,6 +20,8 @@ process.stdin.on("data", (chunk) => {
   rest = lines.pop();
   for (const line of lines) {
     const group = Number(line.slice(1));
+    // A group id is a live process's pid: never 0 or 1, which would signal this process's own group or init.
+    if (!Number.isInteger(group) || group <= 1) continue;
     if (line[0] === "+") groups.add(group);
     else groups.delete(group);
   }

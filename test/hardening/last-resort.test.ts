@@ -55,6 +55,13 @@ describe("the served gateway's last resort", () => {
     await removeDir(dir);
   });
 
+  /** The serve process; never 0, which would signal this test's own process group. */
+  const servePid = () => {
+    const pid = transport.pid;
+    if (!pid) throw new Error("the serve process has no pid");
+    return pid;
+  };
+
   const answers = async () => {
     const result = await client.callTool({ name: "search_tools", arguments: { query: "anything" } });
     expect(result.isError).toBeFalsy();
@@ -62,14 +69,14 @@ describe("the served gateway's last resort", () => {
 
   it("logs an uncaught exception and keeps answering", async () => {
     await answers();
-    process.kill(transport.pid ?? 0, "SIGUSR2");
+    process.kill(servePid(), "SIGUSR2");
     await waitFor(() => stderr.includes("uncaught exception, kept serving"), "the fault to be logged");
     expect(stderr).toContain("injected fault");
     await answers();
   });
 
   it("logs an unhandled rejection and keeps answering", async () => {
-    process.kill(transport.pid ?? 0, "SIGWINCH");
+    process.kill(servePid(), "SIGWINCH");
     await waitFor(
       () => stderr.includes("unhandled promise rejection, kept serving"),
       "the rejection to be logged",
