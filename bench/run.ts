@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer] [--out file.md]
+ * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer,durability] [--out file.md]
  *
  * Measures Skillsmith against a baseline in the same run, prints one table, and writes it with the machine,
  * Node version and date: a full run to bench/RESULTS.md, a quick or partial one to bench/.tmp/ (unless --out).
@@ -19,6 +19,7 @@ import {
   resultsMarkdown,
 } from "./report.js";
 import { callOverhead } from "./rows/call-overhead.js";
+import { durability } from "./rows/durability.js";
 import { firstAnswer } from "./rows/first-answer.js";
 import { searchQuality } from "./rows/search-quality.js";
 import { searchSpeed } from "./rows/search-speed.js";
@@ -27,7 +28,16 @@ import { startup } from "./rows/startup.js";
 import { surface } from "./rows/surface.js";
 
 /** Every group of rows, in the order of the table (the numbering). Add a group here to add rows. */
-const GROUPS: RowGroup[] = [surface, searchSpeed, searchQuality, callOverhead, skills, startup, firstAnswer];
+const GROUPS: RowGroup[] = [
+  surface,
+  searchSpeed,
+  searchQuality,
+  callOverhead,
+  skills,
+  startup,
+  firstAnswer,
+  durability,
+];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 

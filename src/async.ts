@@ -52,3 +52,36 @@ export function createInFlight(): InFlight {
     },
   };
 }
+
+/** A signal that aborts after `ms`, or with `parent`; `clear()` releases its timer and its listener on `parent`. */
+export interface Deadline {
+  signal: AbortSignal;
+  /** It aborted because `ms` passed (not because of `parent`). */
+  timedOut(): boolean;
+  clear(): void;
+}
+
+/**
+ * AbortSignal.timeout keeps its signal (and whatever listens to it) alive until the timer fires, and
+ * AbortSignal.any on Node 20 keeps its composite alive with its sources: ~2 kB a call that a busy gateway
+ * would hold for a whole call timeout. This one is released the moment the call ends.
+ */
+export function deadline(ms: number, parent?: AbortSignal): Deadline {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException(`timed out after ${ms} ms`, "TimeoutError"));
+  }, ms);
+  const onParent = () => controller.abort(parent?.reason);
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener("abort", onParent, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => expired,
+    clear() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onParent);
+    },
+  };
+}

@@ -18,7 +18,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { coalesced } from "../async.js";
+import { coalesced, deadline } from "../async.js";
 import type { ServerConfig } from "../config.js";
 import { errorMessage, protocolError, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -291,12 +291,13 @@ export function createConnection(options: ConnectionOptions): Connection {
   function ready(signal?: AbortSignal): Promise<void> {
     if (state === "ready") return Promise.resolve();
     if (!comingUp()) return Promise.reject(unavailable());
-    const budget = AbortSignal.timeout(startupWaitMs);
-    const stop = signal ? AbortSignal.any([signal, budget]) : budget;
+    const budget = deadline(startupWaitMs, signal);
+    const stop = budget.signal;
     return new Promise<void>((resolve, reject) => {
       const settle = (outcome: () => void) => {
         stateWaiters.delete(onChange);
         stop.removeEventListener("abort", onAbort);
+        budget.clear();
         outcome();
       };
       const onChange = () => {
@@ -306,7 +307,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       const onAbort = () =>
         settle(() =>
           reject(
-            budget.aborted
+            budget.timedOut()
               ? new SkillsmithError(
                   "SERVER_UNAVAILABLE",
                   `Server "${server.name}" is still ${state} after ${startupWaitMs} ms${lastError ? ` (${lastError})` : ""}; ` +
@@ -340,8 +341,8 @@ export function createConnection(options: ConnectionOptions): Connection {
     }),
     async call(tool, args, callOptions = {}) {
       const timeoutMs = callOptions.timeoutMs ?? server.options.timeoutMs;
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, timeout]) : timeout;
+      const timeout = deadline(timeoutMs, callOptions.signal);
+      const { signal } = timeout;
       const where = `${server.name}.${tool}`;
       const relay = callOptions.relay ?? {};
       const progress = relay.progress?.bind(relay);
@@ -367,10 +368,12 @@ export function createConnection(options: ConnectionOptions): Connection {
         }, signal);
       } catch (error) {
         if (error instanceof SkillsmithError) throw error;
-        const cause = timeout.aborted
+        const cause = timeout.timedOut()
           ? `timed out after ${timeoutMs} ms (raise skillsmith.servers.${server.name}.timeoutMs to wait longer)`
           : redact(errorMessage(error));
         throw new SkillsmithError("CALL_FAILED", `Call to ${where} failed: ${cause}`, { tool: where, cause });
+      } finally {
+        timeout.clear();
       }
     },
     rootsChanged() {
