@@ -123,8 +123,9 @@ export function lmdbBackend(dir: string, logger: Logger): Backend {
     read: async (namespace, key) => live(`${namespace}:${key}`),
     async swap(namespace, key, expected, next, ttlMs) {
       const k = `${namespace}:${key}`;
-      // A synchronous write transaction: LMDB holds its writer lock across processes for its whole length.
-      return root.transactionSync(() => {
+      // A write transaction: LMDB holds its writer lock across processes for its whole length. Not transactionSync:
+      // blocking the thread while this process's own asynchronous writes wait for it to run their callbacks deadlocks.
+      return root.transaction(() => {
         if (live(k) !== expected) return false;
         if (next === undefined) remove(k);
         else put(k, next, ttlMs);
