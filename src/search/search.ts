@@ -1,3 +1,4 @@
+import { deadline } from "../async.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { paramsLine } from "../catalog/render.js";
 import type { Pool } from "../downstream/pool.js";
@@ -81,9 +82,10 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
   async function awaitListed(server: string | undefined): Promise<void> {
     const waiting = unlisted(server);
     if (waiting.length === 0 || options.waitMs === 0) return;
-    const budget = AbortSignal.timeout(options.waitMs);
+    const budget = deadline(options.waitMs);
     // A server that fails or stays slow is reported as connecting in the answer, not as an error.
-    await Promise.all(waiting.map((name) => pool.ready(name, budget).catch(() => {})));
+    await Promise.all(waiting.map((name) => pool.ready(name, budget.signal).catch(() => {})));
+    budget.clear();
   }
 
   return async ({ query, limit, server, detail }) => {

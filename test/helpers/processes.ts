@@ -61,14 +61,7 @@ export async function waitFor<T>(
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from "../../src/process-alive.js";
 
 /** Every descendant of a process, from /proc (Linux only). */
 export async function descendants(pid: number): Promise<number[]> {
