@@ -78,6 +78,8 @@ const sandboxSchema = z.strictObject({
     .max(1024 * 1024 * 1024)
     .default(16 * 1024 * 1024),
   workers: z.int().min(1).max(64).default(2),
+  /** How deep saved skills may call saved skills within one run (a skill the run calls is 1 deep). */
+  maxDepth: z.int().min(1).max(64).default(8),
 });
 
 /** Streamable HTTP serving (`serve --http`): request size and the life of client sessions. */

@@ -90,6 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!found) throw new Error(`no options for server "${server}"`);
     return found;
   };
+  const skillStore = createSkillStore(config.skillsDir, logger, store);
   const runner = createSkillRunner({
     sandbox,
     store,
@@ -98,9 +99,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits: config.sandbox,
     logger,
     serverOptions,
+    skills: skillStore,
   });
   const skills = createSkills({
-    store: createSkillStore(config.skillsDir, logger, store),
+    store: skillStore,
     sandbox,
     runner,
     catalog,
@@ -120,7 +122,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     waitMs: config.searchWaitMs,
     skillEffects: (name) => {
       const skill = skills.get(name);
-      return skill && skillEffects(skill, catalog);
+      return skill && skillEffects(skill, catalog, skills.get);
     },
   });
 

@@ -9,7 +9,6 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Catalog } from "./catalog/catalog.js";
 import { errorMessage, problemsError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import type { Logger } from "./logger.js";
@@ -42,8 +41,8 @@ function describeTool(tool: MetaTool): Tool {
   };
 }
 
-function describeSkill(skill: Skill, catalog: Catalog): Tool {
-  const effects = skillEffects(skill, catalog);
+function describeSkill(skill: Skill, gateway: Gateway): Tool {
+  const effects = skillEffects(skill, gateway.catalog, gateway.skills.get);
   return {
     name: skill.name,
     title: skill.name,
@@ -81,7 +80,7 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [...listed, ...gateway.skills.list().map((skill) => describeSkill(skill, gateway.catalog))],
+    tools: [...listed, ...gateway.skills.list().map((skill) => describeSkill(skill, gateway))],
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

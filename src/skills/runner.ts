@@ -10,23 +10,21 @@ import type { CallRelay } from "../downstream/connection.js";
 import { errorTextOf } from "../downstream/payload.js";
 import { errorMessage, SkillsmithError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { renderShape, shapeOf } from "../shapes/shape.js";
 import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
+import {
+  createFrames,
+  type Frames,
+  replayOf,
+  type StepRecord,
+  stepRecordSchema,
+  withoutValues,
+} from "./frames.js";
+import { callSkill, isSkillName, skillDrift } from "./nested-skills.js";
 import { skillRefusal } from "./policy.js";
-import type { RunFailure, RunLimits } from "./sandbox/protocol.js";
-import type { Sandbox } from "./sandbox/sandbox.js";
+import { type RunFailure, type RunLimits, TOP_FRAME } from "./sandbox/protocol.js";
+import type { CallOrigin, Sandbox } from "./sandbox/sandbox.js";
 import type { Skill } from "./skill-store.js";
-
-const stepRecordSchema = z.object({
-  index: z.int(),
-  label: z.string(),
-  ms: z.number(),
-  shape: z.string(),
-  replayed: z.boolean(),
-  /** The anchored value, replayed on resume. */
-  value: z.unknown(),
-});
 
 /**
  * One run as kept in the store (namespace "runs"): enough to report it, resume it and save it. A run of a saved
@@ -58,7 +56,7 @@ export const runRecordSchema = z.object({
 });
 
 export type RunRecord = z.infer<typeof runRecordSchema>;
-export type StepRecord = z.infer<typeof stepRecordSchema>;
+export type { StepRecord };
 
 export interface RunOptions {
   resume?: string;
@@ -72,7 +70,7 @@ export interface RunOptions {
 }
 
 /** What a run runs: a saved skill's code (named, with its pins), or code given ad hoc. */
-export type Program = { code: string; skill?: Pick<Skill, "name" | "version" | "tools"> };
+export type Program = { code: string; skill?: Pick<Skill, "name" | "version" | "tools" | "skills"> };
 
 export interface SkillRunner {
   run(program: Program, input: unknown, options?: RunOptions): Promise<RunRecord>;
@@ -90,6 +88,8 @@ export interface RunnerOptions {
   limits: SandboxOptions;
   /** The operator's policy for code, per server (`skillsmith.servers.<name>.skills`). */
   serverOptions(server: string): ServerOptions;
+  /** The saved skills, which code may call by name. */
+  skills: { get(name: string): Skill | undefined; list(): Skill[] };
   logger: Logger;
 }
 
@@ -133,16 +133,29 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   }
 
   /**
-   * The skill's `call`: the one call path, under the operator's policy for code; an answer the tool marks as an
-   * error rejects with its text.
+   * The skill's `call`: a saved skill (a name without a dot) runs inside this run; a tool goes the one call path,
+   * under the operator's policy for code, and an answer the tool marks as an error rejects with its text.
    */
   async function call(
     name: string,
     args: unknown,
+    origin: CallOrigin,
     run: RunRecord,
+    frames: Frames,
     relay: CallRelay | undefined,
     signal: AbortSignal,
   ): Promise<unknown> {
+    if (isSkillName(name)) {
+      return callSkill(name, args, origin, {
+        frames,
+        skills: options.skills,
+        maxDepth: options.limits.maxDepth,
+        // A nested skill's pins are checked like the run's own: what changed since it was saved is said.
+        onEnter: (skill) => {
+          for (const w of [...drift(skill.tools), ...skillDrift(skill, options.skills)]) warn(run, w);
+        },
+      });
+    }
     const prepared = await calls.prepare(name, args, signal);
     const refusal = skillRefusal(prepared.tool, options.serverOptions(prepared.tool.server).skills);
     if (refusal) throw new Error(refusal);
@@ -175,7 +188,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
         calls: 0,
         tools: [],
         logs: [],
-        warnings: skill ? drift(skill.tools) : [],
+        warnings: skill ? [...drift(skill.tools), ...skillDrift(skill, options.skills)] : [],
         startedAt: new Date().toISOString(),
         tookMs: 0,
       };
@@ -193,6 +206,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       );
       const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
 
+      const frames = createFrames(skill?.name ?? "(code)", record.steps, replayFrom?.steps ?? []);
       const started = performance.now();
       void save();
       // Aborted when the run ends, however it ends: its queued calls never go out, and those in flight are cancelled.
@@ -202,22 +216,17 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
           code: program.code,
           input: record.input,
           limits,
-          replay: (replayFrom?.steps ?? []).map((s) => ({
-            index: s.index,
-            label: s.label,
-            json: JSON.stringify(s.value ?? null),
-          })),
+          replay: replayOf(replayFrom?.steps ?? []),
         },
         {
-          call: (name, args) => {
+          call: (name, args, origin) => {
             record.calls++;
-            return call(name, args, record, runOptions.relay, ending.signal);
+            return call(name, args, origin, record, frames, runOptions.relay, ending.signal);
           },
           onStep(step) {
-            const entry: StepRecord = { ...step, shape: clip(renderShape(shapeOf(step.value)), 300) };
-            record.steps.push(entry);
-            record.steps.sort((a, b) => a.index - b.index);
-            runOptions.onStep?.(entry, record.steps.length);
+            const entry = frames.step(step);
+            if (step.frame === TOP_FRAME)
+              runOptions.onStep?.(entry, record.steps.filter((s) => !s.open).length);
             void save();
           },
           onLog(text) {
@@ -242,6 +251,11 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       return record;
     },
   };
+}
+
+/** Adds a warning to the run once (a skill called many times warns once). */
+function warn(run: RunRecord, warning: string): void {
+  if (!run.warnings.includes(warning)) run.warnings.push(warning);
 }
 
 /** The limits of one run: the configured ones; a run's own timeoutMs may lower the configured one, never raise it. */
@@ -283,7 +297,7 @@ async function claimResume(
       seen = parsed.success ? parsed.data : undefined;
       if (!seen || !resumable(seen)) return undefined;
       // Nothing replays from this record again: its step values go (the successor's record holds them).
-      const steps = seen.steps.map((s) => ({ ...s, value: null }));
+      const steps = withoutValues(seen.steps);
       return { set: { ...seen, status: "resumed", resumedBy: successor, steps }, ttlMs: RUN_TTL_MS };
     });
     if (changed && seen) return seen;
@@ -335,7 +349,7 @@ function storeFailed(url: string, what: string, error: unknown): SkillsmithError
 /** What is stored of a run: step values are kept only while the run may still be resumed. */
 function storedRecord(record: RunRecord): RunRecord {
   const copy = structuredClone(record);
-  if (copy.status === "ok") copy.steps = copy.steps.map((s) => ({ ...s, value: null }));
+  if (copy.status === "ok") copy.steps = withoutValues(copy.steps);
   return copy;
 }
 

@@ -16,6 +16,8 @@ export const skillMetaSchema = z.object({
   updatedAt: z.string(),
   /** The tools the code names, each pinned to the hash of its definition when the skill was saved. */
   tools: z.record(z.string(), z.string()),
+  /** The saved skills the code calls by name, each pinned to its version when this skill was saved. */
+  skills: z.record(z.string(), z.int()).optional(),
   test: z.object({ input: z.record(z.string(), z.unknown()) }).optional(),
   /** The code names some tools at run time: they could not be checked or pinned (absent in older files). */
   computedCalls: z.boolean().optional(),

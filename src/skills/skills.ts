@@ -6,6 +6,7 @@ import type { IndexEntry } from "../catalog/search-index.js";
 import type { CallRelay } from "../downstream/connection.js";
 import { problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, validateAgainst } from "../json-schema.js";
+import { isSkillName, unknownSkill } from "./nested-skills.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { type Skill, SkillExistsError, type SkillStore } from "./skill-store.js";
@@ -29,6 +30,8 @@ export interface SaveOutcome {
   name: string;
   version: number;
   tools: string[];
+  /** The saved skills it calls, each pinned to its current version. */
+  skills: Record<string, number>;
   /** The code names some of the tools it calls at run time (see callsComputed). */
   computedCalls: boolean;
   testRun?: RunRecord;
@@ -68,7 +71,7 @@ export interface SkillsOptions {
 
 const DEFAULT_INPUT_SCHEMA = { type: "object", properties: {} };
 
-/** Tools named by a literal `call("server.tool", …)` in the code: the ones to check and pin at save time. */
+/** Tools and skills named by a literal `call("server.tool", …)` or `call("skill-name", …)`: checked and pinned at save time. */
 export function literalCalls(code: string): string[] {
   const found = new Set<string>();
   for (const m of code.matchAll(/\bcall\s*\(\s*(["'`])([^"'`$]+)\1/g)) if (m[2]) found.add(m[2]);
@@ -88,6 +91,26 @@ export function callsComputed(code: string): boolean {
     if (!/^\s*\(\s*(["'`])[^"'`$]+\1/.test(after)) return true;
   }
   return false;
+}
+
+/** A chain from `name` through its callees back to `name`, if there is one (depth-first over the pinned calls). */
+function cycleThrough(
+  name: string,
+  callees: string[],
+  calleesOf: (skill: string) => string[],
+): string[] | undefined {
+  const seen = new Set<string>();
+  const walk = (path: string[], next: string[]): string[] | undefined => {
+    for (const callee of next) {
+      if (callee === name) return [...path, callee];
+      if (seen.has(callee)) continue;
+      seen.add(callee);
+      const found = walk([...path, callee], calleesOf(callee));
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk([name], callees);
 }
 
 const noRun = (runId: string) =>
@@ -181,6 +204,28 @@ export function createSkills(options: SkillsOptions): Skills {
     return { code: skill.code, testInput: input as Record<string, unknown> };
   }
 
+  /**
+   * The skills a skill being saved calls by name, each pinned to its current version; refused when one is not
+   * saved (naming the likely one) or when a call would come back to the skill itself (naming the chain).
+   */
+  function pinSkills(name: string, callees: string[]): Record<string, number> {
+    const known = store.list().map((s) => s.name);
+    const missing = callees.filter((c) => c !== name && !store.get(c));
+    if (missing.length > 0) {
+      const what = missing.map((m) => unknownSkill(m, known, name).message).join(" ");
+      throw invalid(name, `the code calls skills that are not saved. ${what}`, { unknownSkills: missing });
+    }
+    const cycle = cycleThrough(name, callees, (s) => Object.keys(store.get(s)?.skills ?? {}));
+    if (cycle) {
+      throw invalid(
+        name,
+        `the code would call itself: ${cycle.join(" → ")}. A skill may not call itself, directly or through other skills.`,
+        { chain: cycle },
+      );
+    }
+    return Object.fromEntries(callees.map((c) => [c, store.get(c)?.version ?? 0]));
+  }
+
   return {
     async load() {
       await store.load();
@@ -227,7 +272,9 @@ export function createSkills(options: SkillsOptions): Skills {
       const loadError = await compile(source.code);
       if (loadError) throw invalid(name, `the code does not load in the sandbox: ${loadError}`);
 
-      const tools = literalCalls(source.code);
+      const called = literalCalls(source.code);
+      const tools = called.filter((c) => !isSkillName(c));
+      const skillPins = pinSkills(name, called.filter(isSkillName));
       // Resolving waits for servers still connecting, so a save right after start sees every tool.
       const resolved = await Promise.all(
         tools.map((t) =>
@@ -258,7 +305,10 @@ export function createSkills(options: SkillsOptions): Skills {
       if (request.test) {
         checkInput({ name, inputSchema }, request.test.input);
         testRun = await runner.run(
-          { code: source.code, skill: { name, version: (before?.version ?? 0) + 1, tools: pins } },
+          {
+            code: source.code,
+            skill: { name, version: (before?.version ?? 0) + 1, tools: pins, skills: skillPins },
+          },
           request.test.input,
           { persist: false, ...(saveOptions.relay && { relay: saveOptions.relay }) },
         );
@@ -287,6 +337,7 @@ export function createSkills(options: SkillsOptions): Skills {
             inputSchema,
             code: source.code,
             tools: pins,
+            ...(Object.keys(skillPins).length > 0 && { skills: skillPins }),
             computedCalls,
             ...(test && { test }),
             ...(request.fromRun !== undefined && { fromRun: request.fromRun }),
@@ -303,6 +354,7 @@ export function createSkills(options: SkillsOptions): Skills {
         name,
         version: skill.version,
         tools,
+        skills: skillPins,
         computedCalls,
         ...(testRun && { testRun }),
         ...(request.fromRun !== undefined && { fromRun: request.fromRun }),

@@ -6,9 +6,10 @@
 
 /** What the worker defines on QuickJS's globalThis for the prelude to take away (JSON crosses as text). */
 interface HostFunctions {
-  __hostCall?: (tool: string, argsJson: string) => Promise<string>;
-  __stepBegin?: (label: string) => string;
-  __stepEnd?: (index: number, json: string) => void;
+  /** `step`: the caller's step whose function is running synchronously, else -1 (the worker then picks one). */
+  __hostCall?: (frame: number, tool: string, argsJson: string, step: number) => Promise<string>;
+  __stepBegin?: (frame: number, label: string) => string;
+  __stepEnd?: (frame: number, index: number, json: string) => void;
   __hostLog?: (text: string) => void;
 }
 
@@ -28,8 +29,11 @@ interface SkillContext {
 
 type Skill = (input: unknown, context: SkillContext) => unknown;
 
-/** Runs a skill on its input (JSON text) and resolves to its result (JSON text). */
-type Start = (run: Skill, inputJson: string) => Promise<string>;
+/**
+ * Runs a skill on its input (JSON text) as a frame of the run (the run's own code, or a saved skill it called) and
+ * resolves to its result (JSON text). Every frame gets a context of its own; they share this one prelude.
+ */
+type Start = (run: Skill, inputJson: string, frame: number) => Promise<string>;
 
 function installSkillContext(): Start {
   const host = globalThis as typeof globalThis & HostFunctions;
@@ -52,22 +56,6 @@ function installSkillContext(): Start {
     return text === undefined ? "null" : text;
   };
 
-  // Skills are plain JavaScript: the checks below are for callers that ignore the types.
-  const call: SkillContext["call"] = async (tool, args) => {
-    if (typeof tool !== "string")
-      throw new TypeError('call(tool, args): tool must be a string such as "server.tool"');
-    return parse(await hostCall(tool, toJson(args === undefined ? {} : args)));
-  };
-
-  const step: SkillContext["step"] = async (label, fn) => {
-    if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
-    const begun: Begun = parse(stepBegin(String(label)));
-    if (begun.replay) return begun.value as Awaited<ReturnType<typeof fn>>;
-    const value = await fn();
-    stepEnd(begun.index, toJson(value));
-    return value;
-  };
-
   const parallel: SkillContext["parallel"] = async (items, fn, options) => {
     const list = Array.from(items);
     const bound = options?.concurrency !== undefined ? Math.floor(options.concurrency) : 16;
@@ -87,8 +75,39 @@ function installSkillContext(): Start {
   const log: SkillContext["log"] = (...parts) =>
     hostLog(parts.map((part) => (typeof part === "string" ? part : toJson(part))).join(" "));
 
-  const context = Object.freeze({ call, step, parallel, log });
-  return async (run, inputJson) => toJson(await run(parse(inputJson), context));
+  const contextOf = (frame: number): SkillContext => {
+    // The step whose function is running synchronously now: a call made there belongs to it (QuickJS has no
+    // async context to follow it past an await; the worker then takes the frame's latest open step).
+    let current = -1;
+
+    // Skills are plain JavaScript: the checks below are for callers that ignore the types.
+    const call: SkillContext["call"] = async (tool, args) => {
+      if (typeof tool !== "string")
+        throw new TypeError('call(tool, args): tool must be a string such as "server.tool" or "skill-name"');
+      return parse(await hostCall(frame, tool, toJson(args === undefined ? {} : args), current));
+    };
+
+    const step: SkillContext["step"] = async (label, fn) => {
+      if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
+      const begun: Begun = parse(stepBegin(frame, String(label)));
+      if (begun.replay) return begun.value as Awaited<ReturnType<typeof fn>>;
+      const outer = current;
+      current = begun.index;
+      let pending: ReturnType<typeof fn>;
+      try {
+        pending = fn();
+      } finally {
+        current = outer;
+      }
+      const value = await pending;
+      stepEnd(frame, begun.index, toJson(value));
+      return value;
+    };
+
+    return Object.freeze({ call, step, parallel, log });
+  };
+
+  return async (run, inputJson, frame) => toJson(await run(parse(inputJson), contextOf(frame)));
 }
 
 /**

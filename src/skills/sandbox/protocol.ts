@@ -34,6 +34,11 @@ export type ToWorker =
   | { t: "compile"; code: string; timeoutMs: number }
   | { t: "reply"; id: number; ok: true; json: string }
   | { t: "reply"; id: number; ok: false; message: string }
+  /**
+   * Call `id` named a saved skill: run its code as frame `id` (in the same runtime, under the same limits), and
+   * answer with "returned" once it settles. `replay`: the frame's own completed steps of the run being resumed.
+   */
+  | { t: "enter"; id: number; skill: string; code: string; inputJson: string; replay: ReplayStep[] }
   /** The host stopped the run (a budget it keeps broke): finish it with this failure. */
   | { t: "stop"; error: RunFailure };
 
@@ -45,10 +50,23 @@ export interface RunFailure {
   step?: { index: number; label: string };
 }
 
+/** Where a call was made: the frame (TOP_FRAME, or the id of the skill call that entered it) and its open step. */
+export interface CallSite {
+  frame: number;
+  /** The caller's step the call belongs to (see `siteOf` in worker.ts); absent when no step of its frame is open. */
+  step?: { index: number; label: string };
+}
+
+/** The frame of the run's own code; a nested skill's frame is numbered by the call that entered it. */
+export const TOP_FRAME = -1;
+
 export type FromWorker =
   | { t: "ready" }
-  | { t: "call"; id: number; tool: string; argsJson: string }
-  | { t: "step"; index: number; label: string; json: string; ms: number; replayed: boolean }
+  | { t: "call"; id: number; tool: string; argsJson: string; site: CallSite }
+  | { t: "step"; frame: number; index: number; label: string; json: string; ms: number; replayed: boolean }
+  /** The nested skill run as frame `id` settled: its result (JSON text), or why it failed and in which of its steps. */
+  | { t: "returned"; id: number; ok: true; json: string }
+  | { t: "returned"; id: number; ok: false; message: string; step?: { index: number; label: string } }
   | { t: "log"; text: string }
   /** `recycle`: the run's QuickJS state could not be freed cleanly, so the worker asks to be replaced. */
   | { t: "done"; ok: true; json: string; recycle: boolean }

@@ -3,12 +3,55 @@ import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { encodeWithin, MAX_DEPTH, oversized } from "./json-budget.js";
 import { limitMessage } from "./limits.js";
-import type { FromWorker, LimitName, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
+import type {
+  CallSite,
+  FromWorker,
+  LimitName,
+  ReplayStep,
+  RunFailure,
+  RunLimits,
+  ToWorker,
+} from "./protocol.js";
+
+/** A saved skill to run as the frame of a call, inside the run that called it. */
+export interface NestedJob {
+  skill: string;
+  code: string;
+  input: unknown;
+  replay: ReplayStep[];
+}
+
+/** Where a call came from, and how to run a saved skill it names as part of the same run. */
+export interface CallOrigin {
+  /** The call's id in its run; a skill it enters runs as the frame of that number. */
+  id: number;
+  site: CallSite;
+  /** Runs the skill in this run's sandbox; resolves to its result, rejects with why it failed (and in which step). */
+  enter(job: NestedJob): Promise<unknown>;
+}
+
+/** Why a nested skill failed: its message, and the step of its own that was open. */
+export class NestedFailure extends Error {
+  constructor(
+    message: string,
+    readonly step?: { index: number; label: string },
+  ) {
+    super(message);
+  }
+}
 
 export interface SandboxHooks {
-  /** A tool call from the skill; resolves to the value the skill sees, rejects with the message it sees. */
-  call(tool: string, args: unknown): Promise<unknown>;
-  onStep(step: { index: number; label: string; value: unknown; ms: number; replayed: boolean }): void;
+  /** A call from the skill; resolves to the value the skill sees, rejects with the message it sees. */
+  call(tool: string, args: unknown, origin: CallOrigin): Promise<unknown>;
+  /** `frame`: TOP_FRAME for the run's own steps, else the id of the call that entered the nested skill. */
+  onStep(step: {
+    frame: number;
+    index: number;
+    label: string;
+    value: unknown;
+    ms: number;
+    replayed: boolean;
+  }): void;
   onLog(text: string): void;
 }
 
@@ -79,6 +122,10 @@ function breach(
     case "call":
       return Buffer.byteLength(message.argsJson) > limits.maxCallBytes
         ? { limit: "maxCallBytes", detail: `the arguments of ${message.tool}` }
+        : undefined;
+    case "returned":
+      return message.ok && Buffer.byteLength(message.json) > limits.maxCallBytes
+        ? { limit: "maxCallBytes", detail: "the result of a nested skill" }
         : undefined;
     case "step":
       used.stepBytes +=
@@ -190,12 +237,16 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
     const { limits } = job;
     const used: Used = { stepBytes: 0, logBytes: 0, logLines: 0 };
     let settled = false;
+    /** Nested skills running in the worker, by the id of the call that entered them. */
+    const nested = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
     /** Set once the host stopped the run: the worker is finishing it, and nothing more of it is acted on. */
     let stopped: RunFailure | undefined;
     const settle = (outcome: SandboxOutcome, broken: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(backstop);
+      for (const waiting of nested.values()) waiting.reject(new Error("the run ended"));
+      nested.clear();
       if (broken) replace(slot);
       else release(slot);
       resolve(outcome);
@@ -233,7 +284,16 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
         case "call": {
           if (message.tool.length > MAX_TOOL_NAME)
             return send({ t: "reply", id: message.id, ok: false, message: nameTooLong(message.tool) });
-          const answered = hooks.call(message.tool, parseWithin(message.argsJson, "call arguments"));
+          const { id, site } = message;
+          const enter = (job: NestedJob) =>
+            new Promise<unknown>((resolve, reject) => {
+              if (settled || stopped) return reject(new Error("the run ended"));
+              nested.set(id, { resolve, reject });
+              const inputJson = JSON.stringify(job.input ?? null);
+              send({ t: "enter", id, skill: job.skill, code: job.code, inputJson, replay: job.replay });
+            });
+          const args = parseWithin(message.argsJson, "call arguments");
+          const answered = hooks.call(message.tool, args, { id, site, enter });
           answered.then(
             (value) => guard(() => reply(message.id, message.tool, value)),
             (error: unknown) => send({ t: "reply", id: message.id, ok: false, message: errorMessage(error) }),
@@ -242,6 +302,13 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
         }
         case "step":
           return hooks.onStep({ ...message, value: parseWithin(message.json, "a step value") });
+        case "returned": {
+          const waiting = nested.get(message.id);
+          nested.delete(message.id);
+          if (!waiting) return;
+          if (message.ok) return waiting.resolve(parseWithin(message.json, "a nested skill's result"));
+          return waiting.reject(new NestedFailure(message.message, message.step));
+        }
         case "log":
           return hooks.onLog(message.text);
         case "done":

@@ -14,7 +14,16 @@ import {
 } from "quickjs-emscripten";
 import { limitMessage } from "./limits.js";
 import { PRELUDE } from "./prelude.js";
-import type { FromWorker, LimitName, ReplayStep, RunFailure, RunLimits, ToWorker } from "./protocol.js";
+import {
+  type CallSite,
+  type FromWorker,
+  type LimitName,
+  type ReplayStep,
+  type RunFailure,
+  type RunLimits,
+  TOP_FRAME,
+  type ToWorker,
+} from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("the sandbox worker must run in a worker thread");
@@ -31,6 +40,7 @@ function describeError(vm: QuickJSContext, handle: QuickJSHandle): string {
   const dumped: unknown = vm.dump(handle);
   if (dumped && typeof dumped === "object" && "message" in dumped) {
     const e = dumped as { name?: string; message: string; stack?: string };
+    // The run's module is skill.js, a nested skill's <name>.skill.js.
     const where = e.stack
       ?.split("\n")
       .map((l) => l.trim())
@@ -84,9 +94,9 @@ function closeSession(session: Session, owned: Array<{ alive: boolean; dispose()
 }
 
 /** Evaluates the skill module and returns its default export, or throws a message saying what is wrong. */
-function loadSkill(session: Session, code: string): QuickJSHandle {
+function loadSkill(session: Session, code: string, file = "skill.js"): QuickJSHandle {
   const { vm, runtime } = session;
-  const evaluated = vm.evalCode(code, "skill.js", { type: "module", strict: true });
+  const evaluated = vm.evalCode(code, file, { type: "module", strict: true });
   if (evaluated.error) throw new Error(takeError(vm, evaluated.error));
   const state = vm.getPromiseState(evaluated.value);
   let exports = evaluated.value;
@@ -129,27 +139,48 @@ function compile(code: string, timeoutMs: number): void {
   );
 }
 
+/**
+ * One skill running in the run: the run's own code (TOP_FRAME), or a saved skill it called, numbered by that call.
+ * Each numbers and replays its own steps; all share the run's runtime, so memory, time and calls are one budget.
+ */
+interface Frame {
+  id: number;
+  /** By index, not position: steps run in parallel may complete out of order, leaving gaps in the record. */
+  recorded: Map<number, ReplayStep>;
+  openSteps: Map<number, { label: string; started: number }>;
+  nextStep: number;
+  /** The skill's promise of its JSON result, once started. */
+  result?: QuickJSHandle;
+}
+
 /** The run in progress: its QuickJS session and the state its host functions share. */
 interface Run {
   session: Session;
   limits: RunLimits;
-  /** By index, not position: steps run in parallel may complete out of order, leaving gaps in the record. */
-  recorded: Map<number, ReplayStep>;
+  /** The frames still running, TOP_FRAME first. */
+  frames: Map<number, Frame>;
+  /** The prelude's start function. */
+  start?: QuickJSHandle;
+  /** A nested skill's default export, by its code: loaded once per run, like an imported module. */
+  modules: Map<string, QuickJSHandle>;
   /** Freed with the session. */
   handles: QuickJSHandle[];
-  /** Tool calls waiting for the gateway's reply, by id. */
+  /** Calls waiting for their answer, by id: from the gateway, or from a nested skill's frame. */
   pending: Map<number, QuickJSDeferredPromise>;
-  openSteps: Map<number, { label: string; started: number }>;
   nextCall: number;
-  nextStep: number;
   calls: number;
   /** Set when a resumed run's steps stopped matching the record: the message the run fails with. */
   diverged?: string;
   finished: boolean;
-  /** The skill's promise of its JSON result. */
-  result?: QuickJSHandle;
   timer?: NodeJS.Timeout;
 }
+
+const newFrame = (id: number, replay: ReplayStep[]): Frame => ({
+  id,
+  recorded: new Map(replay.map((r) => [r.index, r])),
+  openSteps: new Map(),
+  nextStep: 0,
+});
 
 /** A worker runs one skill at a time: the run that gateway replies are for. */
 let active: Run | undefined;
@@ -159,12 +190,11 @@ function startRun(code: string, inputJson: string, limits: RunLimits, replay: Re
   const run: Run = {
     session: openSession(limits.memoryBytes, deadline),
     limits,
-    recorded: new Map(replay.map((r) => [r.index, r])),
+    frames: new Map([[TOP_FRAME, newFrame(TOP_FRAME, replay)]]),
+    modules: new Map(),
     handles: [],
     pending: new Map(),
-    openSteps: new Map(),
     nextCall: 0,
-    nextStep: 0,
     calls: 0,
     finished: false,
   };
@@ -174,9 +204,9 @@ function startRun(code: string, inputJson: string, limits: RunLimits, replay: Re
   startSkill(run, code, inputJson);
 }
 
-/** The first of the steps still open: the one to name when the run fails. */
-function failedStep(run: Run): RunFailure["step"] {
-  const [index, open] = [...run.openSteps.entries()].sort(([a], [b]) => a - b)[0] ?? [];
+/** The first of a frame's steps still open: the one to name when it fails (the run's own frame for the run). */
+function failedStep(frame: Frame | undefined): RunFailure["step"] {
+  const [index, open] = [...(frame?.openSteps.entries() ?? [])].sort(([a], [b]) => a - b)[0] ?? [];
   return index === undefined || !open ? undefined : { index, label: open.label };
 }
 
@@ -195,7 +225,7 @@ function limitFailure(run: Run, limit: LimitName): RunFailure {
 
 /** The failure, naming the step that was open when it happened. */
 function withStep(run: Run, error: RunFailure): RunFailure {
-  const step = failedStep(run);
+  const step = failedStep(run.frames.get(TOP_FRAME));
   return { ...error, ...(step && { step }) };
 }
 
@@ -215,13 +245,36 @@ function fail(run: Run, message: string): void {
   finish(run, { ok: false, error });
 }
 
-/** Runs QuickJS's queued jobs, then looks whether the run has settled. */
+/** Runs QuickJS's queued jobs, then looks whether nested skills or the run have settled. */
 function pump(run: Run): void {
-  if (run.finished || !run.result) return;
+  const top = run.frames.get(TOP_FRAME);
+  if (run.finished || !top?.result) return;
   const { vm, runtime } = run.session;
   const jobs = runtime.executePendingJobs();
-  if (jobs.error) fail(run, takeError(vm, jobs.error));
-  else checkSettled(run, run.result);
+  if (jobs.error) {
+    fail(run, takeError(vm, jobs.error));
+    return;
+  }
+  for (const frame of run.frames.values()) if (frame.id !== TOP_FRAME) checkReturned(run, frame);
+  checkSettled(run, top.result);
+}
+
+/** A nested skill whose promise settled answers the call that entered it, through the gateway (which records it). */
+function checkReturned(run: Run, frame: Frame): void {
+  if (!frame.result) return;
+  const { vm } = run.session;
+  const state = vm.getPromiseState(frame.result);
+  if (state.type === "pending") return;
+  run.frames.delete(frame.id);
+  if (state.type === "fulfilled") {
+    const json = vm.getString(state.value);
+    state.value.dispose();
+    post({ t: "returned", id: frame.id, ok: true, json });
+  } else {
+    const message = run.diverged ?? takeError(vm, state.error);
+    const step = failedStep(frame);
+    post({ t: "returned", id: frame.id, ok: false, message, ...(step && { step }) });
+  }
 }
 
 /** Ends the run when the skill's promise has settled, or when nothing is left that could settle it. */
@@ -235,7 +288,8 @@ function checkSettled(run: Run, result: QuickJSHandle): void {
     else finish(run, { ok: true, json });
   } else if (state.type === "rejected") {
     fail(run, takeError(vm, state.error));
-  } else if (run.pending.size === 0) {
+  } else if (![...run.pending.keys()].some((id) => !run.frames.has(id))) {
+    // Every call has answered but those of nested skills still running here: none of those can settle either.
     fail(run, "the skill is waiting for a promise that nothing will settle (every call has answered)");
   }
 }
@@ -248,10 +302,13 @@ function defineHostFunctions(run: Run): void {
     vm.setProp(vm.global, name, handle);
     handle.dispose();
   };
-  define("__hostCall", (tool, args) => hostCall(run, tool, args));
-  define("__stepBegin", (label) => vm.newString(stepBegin(run, vm.getString(label))));
-  define("__stepEnd", (index, json) => {
-    stepEnd(run, vm.getNumber(index), json);
+  const frameOf = (handle: QuickJSHandle) => run.frames.get(vm.getNumber(handle));
+  define("__hostCall", (frame, tool, args, step) =>
+    hostCall(run, frameOf(frame), tool, args, vm.getNumber(step)),
+  );
+  define("__stepBegin", (frame, label) => vm.newString(stepBegin(run, frameOf(frame), vm.getString(label))));
+  define("__stepEnd", (frame, index, json) => {
+    stepEnd(run, frameOf(frame), vm.getNumber(index), json);
     return undefined;
   });
   define("__hostLog", (text) => {
@@ -260,9 +317,31 @@ function defineHostFunctions(run: Run): void {
   });
 }
 
-/** Sends a tool call to the gateway; returns the promise its reply settles. */
-function hostCall(run: Run, tool: QuickJSHandle, args: QuickJSHandle): QuickJSHandle {
+/** A frame that already returned (a nested skill's code still running after its result) acts for no one. */
+function frameGone(): Error {
+  return new Error("this skill has already returned; a call or step after its result is not made");
+}
+
+/**
+ * The step a call belongs to: the one whose function is running synchronously (`sync`, from the prelude), else
+ * the frame's latest open step (a call after an await), else none.
+ */
+function siteOf(frame: Frame, sync: number): CallSite {
+  const index = sync >= 0 && frame.openSteps.has(sync) ? sync : Math.max(-1, ...frame.openSteps.keys());
+  const open = frame.openSteps.get(index);
+  return { frame: frame.id, ...(open && { step: { index, label: open.label } }) };
+}
+
+/** Sends a call (of a tool or a skill) to the gateway; returns the promise its answer settles. */
+function hostCall(
+  run: Run,
+  frame: Frame | undefined,
+  tool: QuickJSHandle,
+  args: QuickJSHandle,
+  sync: number,
+): QuickJSHandle {
   const { vm } = run.session;
+  if (!frame) throw frameGone();
   if (++run.calls > run.limits.maxCalls) {
     run.session.stopped = "maxCalls";
     throw new Error(limitFailure(run, "maxCalls").message);
@@ -270,16 +349,17 @@ function hostCall(run: Run, tool: QuickJSHandle, args: QuickJSHandle): QuickJSHa
   const id = run.nextCall++;
   const deferred = vm.newPromise();
   run.pending.set(id, deferred);
-  post({ t: "call", id, tool: vm.getString(tool), argsJson: vm.getString(args) });
+  post({ t: "call", id, tool: vm.getString(tool), argsJson: vm.getString(args), site: siteOf(frame, sync) });
   return deferred.handle;
 }
 
-/** Opens the next step, or replays it from the record; answers JSON text (see `Begun` in prelude.ts). */
-function stepBegin(run: Run, label: string): string {
-  const index = run.nextStep++;
-  const recorded = run.recorded.get(index);
+/** Opens the frame's next step, or replays it from the record; answers JSON text (see `Begun` in prelude.ts). */
+function stepBegin(run: Run, frame: Frame | undefined, label: string): string {
+  if (!frame) throw frameGone();
+  const index = frame.nextStep++;
+  const recorded = frame.recorded.get(index);
   if (!recorded) {
-    run.openSteps.set(index, { label, started: performance.now() });
+    frame.openSteps.set(index, { label, started: performance.now() });
     return `{"replay":false,"index":${index}}`;
   }
   if (recorded.label !== label) {
@@ -288,39 +368,72 @@ function stepBegin(run: Run, label: string): string {
       "Resume only replays the same steps in the same order; start a new run instead.";
     throw new Error(run.diverged);
   }
-  post({ t: "step", index, label, json: recorded.json, ms: 0, replayed: true });
+  post({ t: "step", frame: frame.id, index, label, json: recorded.json, ms: 0, replayed: true });
   return `{"replay":true,"value":${recorded.json}}`;
 }
 
-function stepEnd(run: Run, index: number, json: QuickJSHandle): void {
-  const open = run.openSteps.get(index);
-  if (!open) return;
-  run.openSteps.delete(index);
+function stepEnd(run: Run, frame: Frame | undefined, index: number, json: QuickJSHandle): void {
+  const open = frame?.openSteps.get(index);
+  if (!frame || !open) return;
+  frame.openSteps.delete(index);
   const ms = Math.round(performance.now() - open.started);
-  post({ t: "step", index, label: open.label, json: run.session.vm.getString(json), ms, replayed: false });
+  const text = run.session.vm.getString(json);
+  post({ t: "step", frame: frame.id, index, label: open.label, json: text, ms, replayed: false });
+}
+
+/** Calls the prelude's start function for a frame; returns the promise of its result (owned by the run). */
+function startFrame(run: Run, frame: Frame, fn: QuickJSHandle, inputJson: string): QuickJSHandle {
+  const { vm } = run.session;
+  if (!run.start) throw new Error("the prelude is not loaded");
+  const input = vm.newString(inputJson);
+  const id = vm.newNumber(frame.id);
+  const called = vm.callFunction(run.start, vm.undefined, fn, input, id);
+  input.dispose();
+  id.dispose();
+  if (called.error) throw new Error(takeError(vm, called.error));
+  run.handles.push(called.value);
+  frame.result = called.value;
+  return called.value;
 }
 
 /** Evaluates the prelude, loads the skill and starts it; the run goes on as the gateway replies to its calls. */
 function startSkill(run: Run, code: string, inputJson: string): void {
   const { vm } = run.session;
   try {
-    const start = evaluatePrelude(vm);
-    run.handles.push(start);
+    run.start = evaluatePrelude(vm);
+    run.handles.push(run.start);
     const fn = loadSkill(run.session, code);
     run.handles.push(fn);
-    const input = vm.newString(inputJson);
-    run.handles.push(input);
-    const called = vm.callFunction(start, vm.undefined, fn, input);
-    if (called.error) {
-      fail(run, takeError(vm, called.error));
-    } else {
-      run.result = called.value;
-      run.handles.push(called.value);
-      pump(run);
-    }
+    const top = run.frames.get(TOP_FRAME);
+    if (top) startFrame(run, top, fn, inputJson);
+    pump(run);
   } catch (error) {
     fail(run, error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * Runs a saved skill the run called, in the same runtime: no second worker per level (a chain of nested calls
+ * would need as many idle workers as it is deep), and one memory, time and call budget for the whole run.
+ */
+function enterSkill(run: Run, entry: Extract<ToWorker, { t: "enter" }>): void {
+  if (run.finished || !run.pending.has(entry.id)) return;
+  const frame = newFrame(entry.id, entry.replay);
+  run.frames.set(entry.id, frame);
+  try {
+    let fn = run.modules.get(entry.code);
+    if (!fn) {
+      fn = loadSkill(run.session, entry.code, `${entry.skill}.skill.js`);
+      run.handles.push(fn);
+      run.modules.set(entry.code, fn);
+    }
+    startFrame(run, frame, fn, entry.inputJson);
+  } catch (error) {
+    run.frames.delete(entry.id);
+    const message = error instanceof Error ? error.message : String(error);
+    post({ t: "returned", id: entry.id, ok: false, message });
+  }
+  pump(run);
 }
 
 /** Returns the prelude's start function: a handle only the worker holds, never a global the skill could reach. */
@@ -359,6 +472,9 @@ port.on("message", (message: ToWorker) => {
       break;
     case "reply":
       if (active) deliverReply(active, message);
+      break;
+    case "enter":
+      if (active) enterSkill(active, message);
       break;
     case "stop":
       if (active) stopByHost(active, message.error);
