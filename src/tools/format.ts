@@ -2,9 +2,11 @@
  * The text renderings of Skillsmith's answers, shared by the MCP tools (the `content` a model reads) and the
  * CLI (what a person reads): one wording for both.
  */
+import { clip } from "../catalog/render.js";
 import type { SearchOutput } from "../gateway.js";
 import type { ProbeResult } from "../probe/prober.js";
 import { trimSample } from "../shapes/sample.js";
+import type { NestedRun, StepRecord } from "../skills/frames.js";
 import type { RunRecord } from "../skills/runner.js";
 import type { SaveOutcome } from "../skills/skills.js";
 import { visibleName } from "../untrusted-text.js";
@@ -61,6 +63,65 @@ export function renderProbe(r: ProbeResult): string {
   return lines.join("\n");
 }
 
+interface StepView {
+  index: number;
+  label: string;
+  ms: number;
+  shape: string;
+  replayed: boolean;
+  open?: true;
+  children?: NestedView[];
+}
+
+interface NestedView {
+  skill: string;
+  version: number;
+  status: NestedRun["status"];
+  error?: string;
+  ms: number;
+  steps: StepView[];
+}
+
+/** Steps as a client sees them: no values; the saved skills a step called under it, with their own steps. */
+function stepsView(steps: StepRecord[]): StepView[] {
+  return steps.map(({ index, label, ms, shape, replayed, open, children }) => ({
+    index,
+    label,
+    ms,
+    shape,
+    replayed,
+    ...(open && { open }),
+    ...(children && {
+      children: children.map(({ skill, version, status, error, ms, steps }) => ({
+        skill,
+        version,
+        status,
+        ...(error !== undefined && { error }),
+        ms,
+        steps: stepsView(steps),
+      })),
+    }),
+  }));
+}
+
+/** The run's steps as lines, a nested skill's steps indented under the step that called it. */
+function stepLines(steps: StepRecord[], indent: string): string[] {
+  return steps.flatMap((s) => {
+    const how = s.open ? " (did not complete)" : s.replayed ? " (replayed)" : ` ${s.ms} ms`;
+    const head = `${indent}step ${s.index} "${s.label}"${how}${s.open ? "" : ` → ${s.shape}`}`;
+    const nested = (s.children ?? []).flatMap((c) => {
+      const input = clip(JSON.stringify(c.input ?? null), 80);
+      const outcome =
+        c.status === "failed" ? `failed: ${clip(c.error ?? "unknown error", 200)}` : c.status;
+      return [
+        `${indent}  ↳ skill ${c.skill} v${c.version} ${input}: ${outcome}${s.replayed ? "" : ` in ${c.ms} ms`}`,
+        ...stepLines(c.steps, `${indent}    `),
+      ];
+    });
+    return [head, ...nested];
+  });
+}
+
 /** What a client sees of a run: the record without the anchored values (they can be large). */
 export function runView(run: RunRecord) {
   return {
@@ -68,7 +129,7 @@ export function runView(run: RunRecord) {
     runId: run.runId,
     ...(run.skill !== undefined ? { skill: run.skill, version: run.version } : { adHoc: true }),
     result: run.result ?? null,
-    steps: run.steps.map(({ index, label, ms, shape, replayed }) => ({ index, label, ms, shape, replayed })),
+    steps: stepsView(run.steps),
     calls: run.calls,
     tools: run.tools,
     logs: run.logs,
@@ -88,7 +149,7 @@ export function renderRun(run: RunRecord): string {
   const lines: string[] = [];
   if (run.status === "ok") {
     lines.push(
-      `${what} ran in ${run.tookMs} ms (${run.steps.length} steps, ${run.calls} calls). runId: ${run.runId}` +
+      `${what} ran in ${run.tookMs} ms (${run.steps.filter((s) => !s.open).length} steps, ${run.calls} calls). runId: ${run.runId}` +
         (run.skill === undefined ? ` (keep it as a skill: save_skill {"fromRun": "${run.runId}", …})` : ""),
     );
   } else {
@@ -101,9 +162,7 @@ export function renderRun(run: RunRecord): string {
     );
   }
   if (run.tools.length > 0) lines.push(`tools called: ${run.tools.join(", ")}`);
-  for (const s of run.steps) {
-    lines.push(`  step ${s.index} "${s.label}"${s.replayed ? " (replayed)" : ` ${s.ms} ms`} → ${s.shape}`);
-  }
+  lines.push(...stepLines(run.steps, "  "));
   for (const w of run.warnings) lines.push(`warning: ${w}`);
   if (run.logs.length > 0) lines.push(`logs:\n${run.logs.map((l) => `  ${l}`).join("\n")}`);
   if (run.status === "ok") {
@@ -124,8 +183,10 @@ export function renderSave(outcome: SaveOutcome): string {
   const computed = outcome.computedCalls
     ? " It names some tools at run time: they were not checked or pinned, and it is never marked read-only."
     : "";
+  const skills = Object.entries(outcome.skills).map(([name, version]) => `${name} v${version}`);
   return (
     `Saved skill "${outcome.name}" v${outcome.version}; it is now a tool of its own.${tested}${computed}` +
-    (outcome.tools.length ? ` Tools pinned: ${outcome.tools.join(", ")}.` : "")
+    (outcome.tools.length ? ` Tools pinned: ${outcome.tools.join(", ")}.` : "") +
+    (skills.length ? ` Skills it calls, pinned: ${skills.join(", ")}.` : "")
   );
 }

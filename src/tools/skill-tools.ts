@@ -68,6 +68,7 @@ export const saveSkill = defineMetaTool({
       name: outcome.name,
       version: outcome.version,
       tools: outcome.tools,
+      ...(Object.keys(outcome.skills).length > 0 && { skills: outcome.skills }),
       computedCalls: outcome.computedCalls,
       ...(outcome.fromRun && { fromRun: outcome.fromRun }),
       ...(outcome.testRun && { testRun: runView(outcome.testRun) }),
@@ -82,7 +83,8 @@ export const runSkill = defineMetaTool({
   description:
     "Run code ad hoc (`code`) or a saved skill (`name`) in a sandbox; its calls reach real tools and may change " +
     "things. Code: `export default async function run(input, { call, step, parallel, log }) {…}`; " +
-    'call("server.tool", args) gives the answer (structured content, else parsed JSON, else text); step(label, fn) ' +
+    'call("server.tool", args) gives the answer (structured content, else parsed JSON, else text), call("skill-name", ' +
+    "input) runs a saved skill inside the run and gives its result; step(label, fn) " +
     "records an anchor; parallel(items, fn, { concurrency }) maps with a bound; no Node APIs. The runId saves the " +
     "code (save_skill fromRun) or resumes a failed run (`resume`): completed steps are replayed, not called again.",
   input: z
