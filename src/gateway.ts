@@ -124,6 +124,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const skill = skills.get(name);
       return skill && skillEffects(skill, catalog, skills.get);
     },
+    usedBy: (name) => skills.usedBy(name),
   });
 
   let stopWatching = () => {};

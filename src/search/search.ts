@@ -6,6 +6,7 @@ import type { Observations } from "../shapes/observations.js";
 import { renderShape } from "../shapes/shape.js";
 import type { SkillEffects } from "../skills/annotations.js";
 import { lookalikes, visibleText } from "../untrusted-text.js";
+import { REUSE_LOOKAHEAD, rankByReuse } from "./reuse.js";
 
 export type Detail = "name" | "summary" | "full";
 
@@ -32,6 +33,8 @@ export interface SearchResultItem {
   returns?: string;
   /** A skill that names some of the tools it calls at run time (so nothing vouches for what it does). */
   computedCalls?: true;
+  /** The saved skills that call this skill. */
+  usedBy?: string[];
 }
 
 export interface SearchOutput {
@@ -49,6 +52,8 @@ export interface SearchOptions {
   waitMs: number;
   /** What a saved skill may do, derived from what it calls. */
   skillEffects(name: string): SkillEffects | undefined;
+  /** The saved skills that call a skill by name. */
+  usedBy(name: string): string[];
 }
 
 const SUMMARY_CHARS = 200;
@@ -90,7 +95,13 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
 
   return async ({ query, limit, server, detail }) => {
     await awaitListed(server);
-    const { hits, total } = catalog.search({ query, limit, ...(server !== undefined && { server }) });
+    const found = catalog.search({
+      query,
+      limit: limit + REUSE_LOOKAHEAD,
+      ...(server !== undefined && { server }),
+    });
+    const { total } = found;
+    const hits = rankByReuse(found.hits, options.usedBy, limit);
     const looks = lookalikesNow();
     const results = await Promise.all(
       hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
@@ -105,6 +116,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
         if (detail === "name") return base;
         const observed = record ? await observations.get(record) : undefined;
         const effects = entry.kind === "skill" ? options.skillEffects(entry.name) : undefined;
+        const usedBy = entry.kind === "skill" ? options.usedBy(entry.name) : [];
         return {
           ...base,
           description: visibleText(entry.description, detail === "full" ? FULL_CHARS : SUMMARY_CHARS),
@@ -112,6 +124,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
           ...(detail === "full" && { inputSchema: entry.inputSchema }),
           annotations: record?.annotations ?? effects?.annotations ?? {},
           ...(effects?.computedCalls && { computedCalls: true as const }),
+          ...(usedBy.length > 0 && { usedBy }),
           ...(observed && {
             returns:
               detail === "full"

@@ -52,6 +52,8 @@ export interface Skills {
   load(): Promise<void>;
   list(): Skill[];
   get(name: string): Skill | undefined;
+  /** The saved skills that call skill `name` by name (its callers), sorted. */
+  usedBy(name: string): string[];
   /** `relay`: where the test run's downstream progress, logs and requests go (the client saving). */
   save(request: SaveRequest, options?: { relay?: CallRelay }): Promise<SaveOutcome>;
   run(request: RunRequest, options?: Omit<RunOptions, "resume">): Promise<RunRecord>;
@@ -148,10 +150,18 @@ export function createSkills(options: SkillsOptions): Skills {
   };
   const listeners: Array<() => void> = [];
   let known = "";
+  /** Who calls whom, from the callees each skill pinned: callee → callers. */
+  let callers = new Map<string, string[]>();
   /** Re-indexes, and tells listeners when the set of skills or their versions changed. */
   const refresh = () => {
     const skills = store.list();
     catalog.setSkills(skills.map(indexEntry));
+    callers = new Map();
+    for (const skill of skills) {
+      for (const callee of Object.keys(skill.skills ?? {}))
+        callers.set(callee, [...(callers.get(callee) ?? []), skill.name]);
+    }
+    for (const list of callers.values()) list.sort();
     const now = skills.map((s) => `${s.name}@${s.version}`).join(",");
     if (now === known) return;
     known = now;
@@ -233,6 +243,7 @@ export function createSkills(options: SkillsOptions): Skills {
     },
     list: () => store.list(),
     get: (name) => store.get(name),
+    usedBy: (name) => callers.get(name) ?? [],
     onChange(listener) {
       listeners.push(listener);
       return () => {

@@ -30,6 +30,7 @@ export function renderSearch(query: string, output: SearchOutput): string {
         (r.description ? ` ${JSON.stringify(r.description)}` : ""),
     );
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
+    if (r.usedBy) lines.push(`  used by: ${r.usedBy.join(", ")}`);
     if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
     if (r.inputSchema) lines.push(`  inputSchema: ${JSON.stringify(r.inputSchema)}`);
   }
@@ -111,8 +112,7 @@ function stepLines(steps: StepRecord[], indent: string): string[] {
     const head = `${indent}step ${s.index} "${s.label}"${how}${s.open ? "" : ` → ${s.shape}`}`;
     const nested = (s.children ?? []).flatMap((c) => {
       const input = clip(JSON.stringify(c.input ?? null), 80);
-      const outcome =
-        c.status === "failed" ? `failed: ${clip(c.error ?? "unknown error", 200)}` : c.status;
+      const outcome = c.status === "failed" ? `failed: ${clip(c.error ?? "unknown error", 200)}` : c.status;
       return [
         `${indent}  ↳ skill ${c.skill} v${c.version} ${input}: ${outcome}${s.replayed ? "" : ` in ${c.ms} ms`}`,
         ...stepLines(c.steps, `${indent}    `),

@@ -95,7 +95,10 @@ describe("skills that call skills", () => {
     const outer = unique("sum-and-store");
     await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA, test: { input: { a: 1, b: 2 } } });
     const saved = await save(outer, sumAndStore(pair));
-    expect(saved.structuredContent).toMatchObject({ skills: { [pair]: 1 }, tools: ["memory.create_entities"] });
+    expect(saved.structuredContent).toMatchObject({
+      skills: { [pair]: 1 },
+      tools: ["memory.create_entities"],
+    });
 
     const ran = await t.call(outer, { first: [2, 3], second: [10, -4], name: "sums-a" });
     expect(ran.isError, textOf(ran)).toBeFalsy();
@@ -183,5 +186,220 @@ describe("skills that call skills", () => {
     // The marks were not written again: still two files, and only the check was called.
     expect(await readdir(path.join(folder, "marks"))).toHaveLength(2);
     expect(view.tools).toEqual(["files.read_text_file"]);
+  });
+
+  it("refuses a cycle when it is saved, and stops one at run time naming the chain", async () => {
+    const a = unique("a");
+    const b = unique("b");
+    // a names its callee at run time (computed): nothing at save time can see the cycle.
+    await save(
+      a,
+      `export default async (input, { call, step }) => step("hop", () => call(input.next ?? "${b}", {}))`,
+    );
+    await save(b, `export default async (input, { call, step }) => step("back", () => call("${a}", {}))`);
+    const ran = await t.call(a, {});
+    expect(ran.isError).toBe(true);
+    expect(viewOf(ran).error).toContain(`Skill cycle: ${a} → ${b} → ${a}`);
+    // The failure names where it happened, level by level.
+    expect(viewOf(ran).error).toContain(`Skill "${b}" failed in its step 0 "back"`);
+
+    const literal = await t.call("save_skill", {
+      name: a,
+      description: "a calling b by name",
+      code: `export default async (input, { call }) => call("${b}", {})`,
+      overwrite: true,
+    });
+    expect(literal.isError).toBe(true);
+    expect(textOf(literal)).toContain(`${a} → ${b} → ${a}`);
+    const itself = await t.call("save_skill", {
+      name: unique("self"),
+      description: "calls itself",
+      code: `export default async (input, { call }) => call("self-${counter}", {})`,
+    });
+    expect(itself.isError).toBe(true);
+    expect(textOf(itself)).toMatch(/would call itself: (self-\d+) → \1/);
+  });
+
+  it("stops a chain deeper than skillsmith.sandbox.maxDepth, naming it; one at the limit runs", async () => {
+    const levels = Array.from({ length: 5 }, () => unique("level"));
+    await save(levels[4] as string, `export default async () => "bottom"`);
+    for (let i = 3; i >= 0; i--) {
+      await save(
+        levels[i] as string,
+        `export default async (input, { call, step }) => step("down", () => call("${levels[i + 1]}", {}))`,
+      );
+    }
+    // maxDepth is 3 here: levels[1] → … → levels[4] is three skills below the run's own.
+    const atLimit = await t.call(levels[1] as string, {});
+    expect(atLimit.isError, textOf(atLimit)).toBeFalsy();
+    expect(viewOf(atLimit).result).toBe("bottom");
+    const tooDeep = await t.call(levels[0] as string, {});
+    expect(tooDeep.isError).toBe(true);
+    expect(viewOf(tooDeep).error).toContain(
+      `Skills nested too deep: ${levels.join(" → ")} is 4 skills deep, more than skillsmith.sandbox.maxDepth (3)`,
+    );
+  });
+
+  it("refuses to save code calling a skill that is not saved, suggesting the close one", async () => {
+    const pair = unique("sum-pair");
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });
+    const typo = pair.replace("pair", "pari");
+    const name = unique("typo");
+    const refused = await t.call("save_skill", {
+      name,
+      description: "calls a misspelt skill",
+      code: `export default async (input, { call }) => call("${typo}", { a: 1, b: 2 })`,
+    });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(`No skill named "${typo}"`);
+    expect(textOf(refused)).toContain(`Did you mean "${pair}"?`);
+    expect((await t.client.listTools()).tools.map((tool) => tool.name)).not.toContain(name);
+  });
+
+  it("warns in the caller's run when a skill it calls was re-saved since", async () => {
+    const pair = unique("sum-pair");
+    const outer = unique("adds");
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });
+    await save(
+      outer,
+      `export default async (input, { call, step }) => step("add", () => call("${pair}", { a: 1, b: 1 }))`,
+    );
+    const before = viewOf(await t.call(outer, {}));
+    expect(before.warnings).toBeUndefined();
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA, overwrite: true });
+    const after = await t.call(outer, {});
+    expect(after.isError, textOf(after)).toBeFalsy();
+    expect(viewOf(after).warnings).toEqual([
+      `skill ${pair} was re-saved since ${outer} was saved (v1 → v2); check it still does what ${outer} expects.`,
+    ]);
+    expect(textOf(after)).toContain(`warning: skill ${pair} was re-saved`);
+  });
+
+  it("rejects bad input to a nested skill naming the skill and the field, before it runs", async () => {
+    const pair = unique("sum-pair");
+    const outer = unique("bad-input");
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });
+    await save(
+      outer,
+      `export default async (input, { call, step }) => step("add", () => call("${pair}", { a: "one", b: 2 }))`,
+    );
+    const ran = await t.call(outer, {});
+    expect(ran.isError).toBe(true);
+    const view = viewOf(ran);
+    expect(view.error).toContain(
+      `Invalid input for skill "${pair}" (called from ${outer}; nothing of it ran)`,
+    );
+    expect(view.error).toMatch(/\/?a\b.*number/);
+    expect(view.tools).toEqual([]);
+  });
+
+  it("derives a composed skill's annotations through the skills it calls", async () => {
+    const reader = unique("reader");
+    const viaReader = unique("via-reader");
+    const wiper = unique("wiper");
+    const viaWiper = unique("via-wiper");
+    await save(reader, `export default async (input, { call }) => call("memory.read_graph", {})`);
+    await save(viaReader, `export default async (input, { call }) => call("${reader}", {})`);
+    await save(
+      wiper,
+      `export default async (input, { call }) => call("memory.delete_entities", { entityNames: [] })`,
+    );
+    await save(
+      viaWiper,
+      `export default async (input, { call }) => [await call("${reader}", {}), await call("${wiper}", {})]`,
+    );
+    const tools = new Map((await t.client.listTools()).tools.map((tool) => [tool.name, tool]));
+    expect(tools.get(viaReader)?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(tools.get(viaReader)?.description).toContain(`calls skill ${reader}`);
+    expect(tools.get(viaWiper)?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+  });
+
+  it("runs saved skills from ad-hoc code too", async () => {
+    const pair = unique("sum-pair");
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });
+    const ran = await t.call("run_skill", {
+      code: `export default async (input, { call, step }) => step("add", () => call("${pair}", { a: 20, b: 22 }))`,
+    });
+    expect(ran.isError, textOf(ran)).toBeFalsy();
+    expect(viewOf(ran).result).toBe(42);
+    expect(viewOf(ran).steps[0]?.children?.[0]).toMatchObject({ skill: pair, status: "ok" });
+  });
+
+  it("ranks a skill other skills call above a near-equal one, and says who uses it", async () => {
+    const other = unique("temperature");
+    const used = unique("temperature");
+    const code = "export default async (input) => input";
+    await save(other, code, { description: "Convert celsius to kelvin" });
+    await save(used, code, { description: "Convert celsius to kelvin, to a hundredth of a degree" });
+    const search = async () => {
+      const found = await t.call("search_tools", { query: "convert celsius kelvin" });
+      const { results } = found.structuredContent as unknown as SearchOutput;
+      return { results, names: results.map((r) => r.name), text: textOf(found) };
+    };
+    // Without callers, the longer name matches a little less well.
+    const before = await search();
+    expect(before.names.indexOf(other)).toBeGreaterThanOrEqual(0);
+    expect(before.names.indexOf(used)).toBeGreaterThan(before.names.indexOf(other));
+
+    const user = unique("weather-report");
+    await save(user, `export default async (input, { call }) => call("${used}", {})`);
+    const after = await search();
+    expect(after.names.indexOf(used)).toBeLessThan(after.names.indexOf(other));
+    expect(after.results.find((r) => r.name === used)?.usedBy).toEqual([user]);
+    expect(after.results.find((r) => r.name === other)?.usedBy).toBeUndefined();
+    expect(after.text).toContain(`used by: ${user}`);
+  });
+});
+
+describe("the operator's policy through nested skills", () => {
+  let dir: string;
+  let strict: TestGateway;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    strict = await startGateway(
+      {
+        mcpServers: {
+          memory: {
+            command: process.execPath,
+            args: [realServers.memory],
+            env: { MEMORY_FILE_PATH: path.join(dir, "memory.jsonl") },
+          },
+        },
+        skillsmith: { store: "memory:", servers: { memory: { skills: "readOnly" } } },
+      },
+      dir,
+    );
+  });
+  afterAll(async () => {
+    await strict?.close();
+    await removeDir(dir);
+  });
+
+  it("refuses a tool the policy forbids when a nested skill calls it, and allows what it allows", async () => {
+    const save = async (name: string, code: string) => {
+      const saved = await strict.call("save_skill", { name, description: name, code });
+      expect(saved.isError, textOf(saved)).toBeFalsy();
+    };
+    await save(
+      "writer",
+      `export default async (input, { call }) => call("memory.create_entities", { entities: [] })`,
+    );
+    await save("reader", `export default async (input, { call }) => call("memory.read_graph", {})`);
+    await save(
+      "via-writer",
+      `export default async (input, { call, step }) => step("write", () => call("writer", {}))`,
+    );
+    await save(
+      "via-reader",
+      `export default async (input, { call, step }) => step("read", () => call("reader", {}))`,
+    );
+    const refused = await strict.call("via-writer", {});
+    expect(refused.isError).toBe(true);
+    const error = (refused.structuredContent as unknown as RunView).error;
+    expect(error).toContain(`Skill "writer" failed`);
+    expect(error).toContain(`skillsmith.servers.memory.skills is "readOnly"`);
+    const allowed = await strict.call("via-reader", {});
+    expect(allowed.isError, textOf(allowed)).toBeFalsy();
   });
 });
