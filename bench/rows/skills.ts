@@ -22,7 +22,8 @@ import { type Budget, interleaved } from "./call-overhead.js";
  * - 5: cold and warm run_skill overhead over the 3 echo calls the skill makes (run_skill wall − the same calls direct);
  *   the steady-state figures again with store "memory:", which shows what persisting each run record costs;
  * - 5: N overlapping slow calls in `parallel` against the same calls in sequence (speedup);
- * - 5: RSS of the pre-warmed sandbox worker pool (workers = 2, the default, against workers = 1).
+ * - 5: RSS of the pre-warmed sandbox worker pool (workers = 2, the default, against workers = 1);
+ * - 5: one nested skill call: a skill calling a skill calling everything.echo, against a skill calling it (p50).
  */
 
 const GROUP4 = "4 Call overhead";
@@ -32,6 +33,7 @@ const ECHO_ONCE = "bench-echo-once";
 const ECHO_THREE = "bench-echo-three";
 const SLOW_PARALLEL = "bench-slow-parallel";
 const SLOW_SEQUENTIAL = "bench-slow-sequential";
+const ECHO_NESTED = "bench-echo-nested";
 
 interface SkillSource {
   name: string;
@@ -69,6 +71,14 @@ const SKILLS: Record<string, SkillSource> = {
   const b = await step("second echo", () => call("everything.echo", { message: input.message + " 2" }));
   const c = await step("third echo", () => call("everything.echo", { message: input.message + " 3" }));
   return [a, b, c];
+}`,
+  },
+  [ECHO_NESTED]: {
+    name: ECHO_NESTED,
+    description: "Echo a message once through the skill that echoes it (bench)",
+    inputSchema: messageSchema,
+    code: `export default async function run(input, { call }) {
+  return call("${ECHO_ONCE}", { message: input.message });
 }`,
   },
   [SLOW_PARALLEL]: {
@@ -217,6 +227,8 @@ interface Plan {
   warm: Budget;
   /** Runs of the 1-echo skill (and one direct echo), interleaved in blocks of 10. */
   echo: Budget;
+  /** Runs of the nested 1-echo skill and of the 1-echo skill, interleaved in blocks of 10. */
+  nested: Budget;
   slow: { n: number; duration: number; repeats: number };
 }
 
@@ -226,6 +238,7 @@ const QUICK: Plan = {
   warmUp: 4,
   warm: { calls: 200, ms: 600, minCalls: 10 },
   echo: { calls: 300, ms: 600, minCalls: 20 },
+  nested: { calls: 300, ms: 600, minCalls: 20 },
   slow: { n: 4, duration: 0.2, repeats: 1 },
 };
 
@@ -235,6 +248,7 @@ const FULL: Plan = {
   warmUp: 20,
   warm: { calls: 1_000, ms: 10_000, minCalls: 100 },
   echo: { calls: 2_000, ms: 15_000, minCalls: 200 },
+  nested: { calls: 2_000, ms: 15_000, minCalls: 200 },
   slow: { n: 8, duration: 0.5, repeats: 3 },
 };
 
@@ -266,6 +280,29 @@ async function steady(client: Client, direct: Client, plan: Plan): Promise<Stead
   await interleaved([skillOnce, directOnce], warmUp, plan.warmUp);
   const [onceWall = [], onceDirect = []] = await interleaved([skillOnce, directOnce], plan.echo, 10);
   return { threeWall, threeDirect, threeTook, onceWall, onceDirect };
+}
+
+interface Nested {
+  nestedWall: number[];
+  flatWall: number[];
+  nestedTook: number[];
+  flatTook: number[];
+}
+
+/** A skill that calls the 1-echo skill, against the 1-echo skill itself, interleaved (one nested call's cost). */
+async function nestedCall(client: Client, plan: Plan): Promise<Nested> {
+  const nestedTook: number[] = [];
+  const flatTook: number[] = [];
+  const viaSkill = async (i: number) =>
+    nestedTook.push((await runSkill(client, ECHO_NESTED, { message: `nested ${i}` })).tookMs);
+  const direct = async (i: number) =>
+    flatTook.push((await runSkill(client, ECHO_ONCE, { message: `flat ${i}` })).tookMs);
+  const warmUp: Budget = { calls: plan.warmUp, ms: 0, minCalls: plan.warmUp };
+  await interleaved([viaSkill, direct], warmUp, plan.warmUp);
+  nestedTook.length = 0;
+  flatTook.length = 0;
+  const [nestedWall = [], flatWall = []] = await interleaved([viaSkill, direct], plan.nested, 10);
+  return { nestedWall, flatWall, nestedTook, flatTook };
 }
 
 export const skills: RowGroup = {
@@ -329,10 +366,12 @@ export const skills: RowGroup = {
       log(`skills: ${coldWall.length} cold runs, ${rssDefault.length} + ${rssOne.length} RSS readings`);
 
       const client = main.client;
-      for (const skill of [ECHO_ONCE, SLOW_PARALLEL, SLOW_SEQUENTIAL]) {
+      for (const skill of [ECHO_ONCE, ECHO_NESTED, SLOW_PARALLEL, SLOW_SEQUENTIAL]) {
         await saveSkill(client, SKILLS[skill] as SkillSource);
       }
       const byDefault = await steady(client, direct, plan);
+      const nested = await nestedCall(client, plan);
+      log(`skills: ${nested.nestedWall.length} nested runs, ${nested.flatWall.length} flat runs`);
       const rssAfterRuns = await rssOf(main.pid);
       log(`skills: ${byDefault.threeWall.length} warm runs, ${byDefault.onceWall.length} echo runs`);
 
@@ -416,6 +455,21 @@ export const skills: RowGroup = {
           ),
         );
       }
+
+      rows.push({
+        ...compare(
+          GROUP,
+          "one nested skill call: skill → skill → everything.echo vs skill → everything.echo (p50)",
+          percentile(nested.nestedWall, 50),
+          percentile(nested.flatWall, 50),
+          "ms",
+          "",
+        ),
+        note:
+          `run_skill wall over stdio, ${nested.nestedWall.length} runs each, interleaved in blocks of 10; the gateway ` +
+          `reported p50 ${ms(percentile(nested.nestedTook, 50))} vs ${ms(percentile(nested.flatTook, 50))} for the ` +
+          "run itself (tookMs); the nested skill runs in the same sandbox run (no second worker)",
+      });
 
       const parMs = median(parallelWall);
       const seqMs = median(sequentialWall);

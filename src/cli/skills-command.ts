@@ -4,7 +4,7 @@ import type { Logger } from "../logger.js";
 import { skillEffects } from "../skills/annotations.js";
 import { type CommandIO, table } from "./io.js";
 
-/** Lists the saved skills; reads the skills folder only, no server is started. */
+/** Lists the saved skills, what each calls and which skills call it; reads the skills folder only, no server is started. */
 export async function skillsCommand(config: Config, io: CommandIO, logger: Logger): Promise<number> {
   const gateway = createGateway({ config: { ...config, servers: [] }, logger });
   try {
@@ -15,11 +15,23 @@ export async function skillsCommand(config: Config, io: CommandIO, logger: Logge
       return 0;
     }
     const rows = skills.map((s) => {
-      const { tools, computedCalls } = skillEffects(s, gateway.catalog);
-      const called = [...tools, ...(computedCalls ? ["(names computed at run time)"] : [])];
-      return [s.name, `v${s.version}`, s.updatedAt.slice(0, 10), called.join(", "), s.description];
+      const { tools, skills: callees, computedCalls } = skillEffects(s, gateway.catalog, gateway.skills.get);
+      const called = [
+        ...callees.map((c) => `${c} (skill)`),
+        ...tools,
+        ...(computedCalls ? ["(names computed at run time)"] : []),
+      ];
+      const usedBy = gateway.skills.usedBy(s.name);
+      return [
+        s.name,
+        `v${s.version}`,
+        s.updatedAt.slice(0, 10),
+        called.join(", "),
+        usedBy.join(", ") || "-",
+        s.description,
+      ];
     });
-    io.out(table([["name", "version", "updated", "tools", "description"], ...rows]));
+    io.out(table([["name", "version", "updated", "calls", "used by", "description"], ...rows]));
     return 0;
   } finally {
     await gateway.close();

@@ -60,5 +60,5 @@ export function skillEffects(
 export function callsLine({ tools, skills, computedCalls }: SkillEffects): string {
   const parts = [...skills.map((s) => `skill ${s}`), ...tools];
   const named = parts.length > 0 ? `calls ${parts.join(", ")}` : "calls no tools by name";
-  return computedCalls ? `${named}, and tools whose names are computed at run time` : named;
+  return computedCalls ? `${named}, and tools whose names it computes at run time` : named;
 }

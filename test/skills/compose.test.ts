@@ -2,6 +2,7 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOutput } from "../../src/gateway.js";
+import { runCli } from "../helpers/cli.js";
 import {
   type RunView,
   realServers,
@@ -11,6 +12,7 @@ import {
   tempDir,
   textOf,
 } from "../helpers/gateway.js";
+import { assertBuilt } from "../helpers/processes.js";
 
 /** Adds a and b with everything.get-sum, which answers a sentence ("The sum of 2 and 3 is 5."). */
 const SUM_PAIR = `export default async function run(input, { call, step }) {
@@ -323,6 +325,26 @@ describe("skills that call skills", () => {
     expect(ran.isError, textOf(ran)).toBeFalsy();
     expect(viewOf(ran).result).toBe(42);
     expect(viewOf(ran).steps[0]?.children?.[0]).toMatchObject({ skill: pair, status: "ok" });
+  });
+
+  it("shows who calls whom in `skillsmith skills`", async () => {
+    assertBuilt();
+    const pair = unique("sum-pair");
+    const outer = unique("sum-and-store");
+    await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });
+    await save(outer, sumAndStore(pair));
+    const config = path.join(dir, "cli-mcp.json");
+    await writeFile(config, JSON.stringify({ mcpServers: {}, skillsmith: { store: "memory:" } }));
+    const listed = await runCli(["skills", "--config", config], dir);
+    expect(listed.code, listed.stderr).toBe(0);
+    const lines = listed.stdout.split("\n");
+    expect(lines[0]).toMatch(/^name +version +updated +calls +used by +description$/);
+    expect(lines.find((l) => l.startsWith(`${outer} `))).toMatch(
+      new RegExp(`v1 .*${pair} \\(skill\\), memory\\.create_entities +- +test skill`),
+    );
+    expect(lines.find((l) => l.startsWith(`${pair} `))).toMatch(
+      new RegExp(`everything\\.get-sum +(\\S+, )*${outer}(, \\S+)* +test skill`),
+    );
   });
 
   it("ranks a skill other skills call above a near-equal one, and says who uses it", async () => {
