@@ -104,7 +104,7 @@ export async function callSkill(
   if (chain.length > context.maxDepth) {
     throw new SkillsmithError(
       "SKILL_INVALID",
-      `Skills nested too deep: ${through} is ${chain.length} skills deep, more than skillsmith.sandbox.maxDepth (${context.maxDepth}); "${name}" was not called. Flatten the chain, or raise the limit in mcp.json.`,
+      `Skills nested too deep: ${through} nests ${chain.length} skill calls, more than skillsmith.sandbox.maxDepth (${context.maxDepth}); "${name}" was not called. Flatten the chain, or raise the limit in mcp.json.`,
       { chain: [...chain, name] },
     );
   }

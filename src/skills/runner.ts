@@ -207,6 +207,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
 
       const frames = createFrames(skill?.name ?? "(code)", record.steps, replayFrom?.steps ?? []);
+      let done = 0;
       const started = performance.now();
       void save();
       // Aborted when the run ends, however it ends: its queued calls never go out, and those in flight are cancelled.
@@ -225,8 +226,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
           },
           onStep(step) {
             const entry = frames.step(step);
-            if (step.frame === TOP_FRAME)
-              runOptions.onStep?.(entry, record.steps.filter((s) => !s.open).length);
+            if (step.frame === TOP_FRAME) runOptions.onStep?.(entry, ++done);
             void save();
           },
           onLog(text) {

@@ -238,7 +238,7 @@ describe("skills that call skills", () => {
     const tooDeep = await t.call(levels[0] as string, {});
     expect(tooDeep.isError).toBe(true);
     expect(viewOf(tooDeep).error).toContain(
-      `Skills nested too deep: ${levels.join(" → ")} is 4 skills deep, more than skillsmith.sandbox.maxDepth (3)`,
+      `Skills nested too deep: ${levels.join(" → ")} nests 4 skill calls, more than skillsmith.sandbox.maxDepth (3)`,
     );
   });
 

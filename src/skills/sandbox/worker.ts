@@ -327,7 +327,8 @@ function frameGone(): Error {
  * the frame's latest open step (a call after an await), else none.
  */
 function siteOf(frame: Frame, sync: number): CallSite {
-  const index = sync >= 0 && frame.openSteps.has(sync) ? sync : Math.max(-1, ...frame.openSteps.keys());
+  let index = sync;
+  if (!frame.openSteps.has(index)) for (const open of frame.openSteps.keys()) index = Math.max(index, open);
   const open = frame.openSteps.get(index);
   return { frame: frame.id, ...(open && { step: { index, label: open.label } }) };
 }
