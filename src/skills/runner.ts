@@ -206,7 +206,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       );
       const save = (): Promise<void> => (persist ? writes.track(write()) : Promise.resolve());
 
-      const frames = createFrames(skill?.name ?? "(code)", record.steps, replayFrom?.steps ?? []);
+      const frames = createFrames(skill?.name ?? "ad-hoc code", record.steps, replayFrom?.steps ?? []);
       let done = 0;
       const started = performance.now();
       void save();
