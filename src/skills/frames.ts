@@ -3,6 +3,7 @@
  * steps in the run record. A nested skill's steps are kept under the caller's step that called it
  * (`steps[i].children`), so a resume can hand each nested call the completed steps of the same call before it.
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { clip } from "../catalog/render.js";
 import { renderShape, shapeOf } from "../shapes/shape.js";
@@ -26,7 +27,10 @@ export interface StepRecord {
 export interface NestedRun {
   skill: string;
   version: number;
-  input: unknown;
+  /** The input as JSON, cut to INPUT_PREVIEW characters: the record shows it, never holds a huge one. */
+  input: string;
+  /** What a resume matches the call by (with the skill and the calling step): a hash of the whole input. */
+  inputHash: string;
   status: "running" | "ok" | "failed";
   error?: string;
   ms: number;
@@ -50,13 +54,26 @@ const nestedRunSchema: z.ZodType<NestedRun> = z.lazy(() =>
   z.object({
     skill: z.string(),
     version: z.int(),
-    input: z.unknown(),
+    input: z.string(),
+    inputHash: z.string(),
     status: z.enum(["running", "ok", "failed"]),
     error: z.string().optional(),
     ms: z.number(),
     steps: z.array(stepRecordSchema),
   }),
 );
+
+const INPUT_PREVIEW = 200;
+const ERROR_CHARS = 2000;
+
+const inputHashOf = (input: unknown) =>
+  createHash("sha256")
+    .update(JSON.stringify(input ?? null))
+    .digest("hex")
+    .slice(0, 32);
+
+/** A nested call's failure as the record keeps it (the caller's run error carries it whole). */
+export const nestedError = (message: string) => clip(message, ERROR_CHARS);
 
 /** A step as the skill reported it (completed or replayed), before it is placed in the tree. */
 export interface ReportedStep {
@@ -141,10 +158,12 @@ export function createFrames(topName: string, top: StepRecord[], source: StepRec
 
     enter(id, site, skill, input) {
       const caller = frameOf(site.frame);
+      const inputHash = inputHashOf(input);
       const nested: NestedRun = {
         skill: skill.name,
         version: skill.version,
-        input,
+        input: clip(JSON.stringify(input ?? null), INPUT_PREVIEW),
+        inputHash,
         status: "running",
         ms: 0,
         steps: [],
@@ -153,12 +172,9 @@ export function createFrames(topName: string, top: StepRecord[], source: StepRec
       if (site.step) {
         const at = stepIn(caller.steps, site.step.index, site.step.label);
         at.children = [...(at.children ?? []), nested];
-        const key = JSON.stringify(input ?? null);
         const before = caller.source
           .find((s) => s.index === site.step?.index)
-          ?.children?.find(
-            (c) => c.skill === skill.name && !used.has(c) && JSON.stringify(c.input ?? null) === key,
-          );
+          ?.children?.find((c) => c.skill === skill.name && !used.has(c) && c.inputHash === inputHash);
         if (before) {
           used.add(before);
           source = before.steps;

@@ -4,7 +4,7 @@
  */
 import { errorMessage, problemsError, SkillsmithError } from "../errors.js";
 import { validateAgainst } from "../json-schema.js";
-import type { Frames } from "./frames.js";
+import { type Frames, nestedError } from "./frames.js";
 import { type CallOrigin, NestedFailure } from "./sandbox/sandbox.js";
 import type { Skill } from "./skill-store.js";
 
@@ -126,12 +126,12 @@ export async function callSkill(
     return value;
   } catch (error) {
     nested.status = "failed";
-    nested.error = errorMessage(error);
+    nested.error = nestedError(errorMessage(error));
     const at =
       error instanceof NestedFailure && error.step
         ? ` in its step ${error.step.index} "${error.step.label}"`
         : "";
-    throw new Error(`Skill "${name}" failed${at}: ${nested.error}`);
+    throw new Error(`Skill "${name}" failed${at}: ${errorMessage(error)}`);
   } finally {
     nested.ms = Math.round(performance.now() - started);
   }

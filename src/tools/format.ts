@@ -77,6 +77,8 @@ interface StepView {
 interface NestedView {
   skill: string;
   version: number;
+  /** The input as JSON, cut short. */
+  input: string;
   status: NestedRun["status"];
   error?: string;
   ms: number;
@@ -93,9 +95,10 @@ function stepsView(steps: StepRecord[]): StepView[] {
     replayed,
     ...(open && { open }),
     ...(children && {
-      children: children.map(({ skill, version, status, error, ms, steps }) => ({
+      children: children.map(({ skill, version, input, status, error, ms, steps }) => ({
         skill,
         version,
+        input,
         status,
         ...(error !== undefined && { error }),
         ms,
@@ -111,7 +114,7 @@ function stepLines(steps: StepRecord[], indent: string): string[] {
     const how = s.open ? " (did not complete)" : s.replayed ? " (replayed)" : ` ${s.ms} ms`;
     const head = `${indent}step ${s.index} "${s.label}"${how}${s.open ? "" : ` → ${s.shape}`}`;
     const nested = (s.children ?? []).flatMap((c) => {
-      const input = clip(JSON.stringify(c.input ?? null), 80);
+      const input = clip(c.input, 80);
       const outcome = c.status === "failed" ? `failed: ${clip(c.error ?? "unknown error", 200)}` : c.status;
       return [
         `${indent}  ↳ skill ${c.skill} v${c.version} ${input}: ${outcome}${s.replayed ? "" : ` in ${c.ms} ms`}`,
