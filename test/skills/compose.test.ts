@@ -316,6 +316,36 @@ describe("skills that call skills", () => {
     expect(tools.get(viaWiper)?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
   });
 
+  it("counts a nested skill's calls against the run's one budget, and fails a nested skill that can never end", async () => {
+    const loop = unique("echo-loop");
+    await save(
+      loop,
+      `export default async (input, { call }) => {
+  for (let i = 0; i < input.n; i++) await call("everything.echo", { message: "m" + i });
+  return input.n;
+}`,
+    );
+    // 2 skill calls and 2 × 500 echoes: past the 1000 calls a run may make (skillsmith.sandbox.maxCalls).
+    const ran = await t.call("run_skill", {
+      code: `export default async (input, { call, step }) => step("twice", async () =>
+  [await call("${loop}", { n: 500 }), await call("${loop}", { n: 500 })])`,
+    });
+    expect(ran.isError).toBe(true);
+    expect(viewOf(ran)).toMatchObject({ limit: "maxCalls", failedStep: { index: 0, label: "twice" } });
+    expect(viewOf(ran).error).toContain(
+      "more than its limit of 1000 tool calls (skillsmith.sandbox.maxCalls)",
+    );
+
+    const stuck = unique("stuck");
+    await save(stuck, "export default () => new Promise(() => {})");
+    const waiting = await t.call("run_skill", {
+      code: `export default async (input, { call, step }) => step("wait", () => call("${stuck}", {}))`,
+      timeoutMs: 30_000,
+    });
+    expect(waiting.isError).toBe(true);
+    expect(viewOf(waiting).error).toContain("waiting for a promise that nothing will settle");
+  });
+
   it("runs saved skills from ad-hoc code too", async () => {
     const pair = unique("sum-pair");
     await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA });

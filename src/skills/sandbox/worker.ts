@@ -145,6 +145,8 @@ function compile(code: string, timeoutMs: number): void {
  */
 interface Frame {
   id: number;
+  /** The nested skill's name (none for the run's own code). */
+  skill?: string;
   /** By index, not position: steps run in parallel may complete out of order, leaving gaps in the record. */
   recorded: Map<number, ReplayStep>;
   openSteps: Map<number, { label: string; started: number }>;
@@ -364,8 +366,9 @@ function stepBegin(run: Run, frame: Frame | undefined, label: string): string {
     return `{"replay":false,"index":${index}}`;
   }
   if (recorded.label !== label) {
+    const where = frame.skill === undefined ? "" : ` of nested skill "${frame.skill}"`;
     run.diverged =
-      `Cannot resume: step ${index} is "${label}" in the code but "${recorded.label}" in the run record. ` +
+      `Cannot resume: step ${index}${where} is "${label}" in the code but "${recorded.label}" in the run record. ` +
       "Resume only replays the same steps in the same order; start a new run instead.";
     throw new Error(run.diverged);
   }
@@ -419,7 +422,7 @@ function startSkill(run: Run, code: string, inputJson: string): void {
  */
 function enterSkill(run: Run, entry: Extract<ToWorker, { t: "enter" }>): void {
   if (run.finished || !run.pending.has(entry.id)) return;
-  const frame = newFrame(entry.id, entry.replay);
+  const frame: Frame = { ...newFrame(entry.id, entry.replay), skill: entry.skill };
   run.frames.set(entry.id, frame);
   try {
     let fn = run.modules.get(entry.code);
