@@ -42,17 +42,24 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The saved skill a mistyped name most likely meant: a few edits away, or one name inside the other. */
-export function closestSkill(name: string, known: string[]): string | undefined {
+function closestSkill(name: string, known: string[]): string | undefined {
+  const most = Math.max(2, Math.floor(name.length / 4));
+  const inside = (k: string) =>
+    Math.min(k.length, name.length) >= 4 && (k.includes(name) || name.includes(k));
   const scored = known
-    .map((k) => ({ k, d: k.includes(name) || name.includes(k) ? 1 : editDistance(name, k) }))
-    .filter(({ d }) => d <= Math.max(2, Math.floor(name.length / 4)))
+    .filter((k) => Math.abs(k.length - name.length) <= most || inside(k))
+    .map((k) => ({ k, d: inside(k) ? 1 : editDistance(name, k) }))
+    .filter(({ d }) => d <= most)
     .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k));
   return scored[0]?.k;
 }
 
-/** A call of a skill that is not saved: what is, and the likely one. */
-export function unknownSkill(name: string, known: string[], from: string): SkillsmithError {
-  const close = closestSkill(name, known);
+/**
+ * A call of a skill that is not saved: what is, and (at save time, where it is computed once) the likely one. A
+ * run does not look for it: code naming skills at run time could make it compare every name a thousand times.
+ */
+export function unknownSkill(name: string, known: string[], from: string, suggest = false): SkillsmithError {
+  const close = suggest ? closestSkill(name, known) : undefined;
   const listed = known.length
     ? ` Saved skills: ${known.slice(0, 20).join(", ")}.`
     : " No skills are saved yet.";

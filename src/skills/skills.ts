@@ -222,7 +222,7 @@ export function createSkills(options: SkillsOptions): Skills {
     const known = store.list().map((s) => s.name);
     const missing = callees.filter((c) => c !== name && !store.get(c));
     if (missing.length > 0) {
-      const what = missing.map((m) => unknownSkill(m, known, name).message).join(" ");
+      const what = missing.map((m) => unknownSkill(m, known, name, true).message).join(" ");
       throw invalid(name, `the code calls skills that are not saved. ${what}`, { unknownSkills: missing });
     }
     const cycle = cycleThrough(name, callees, (s) => Object.keys(store.get(s)?.skills ?? {}));

@@ -355,6 +355,16 @@ describe("skills that call skills", () => {
     expect(ran.isError, textOf(ran)).toBeFalsy();
     expect(viewOf(ran).result).toBe(42);
     expect(viewOf(ran).steps[0]?.children?.[0]).toMatchObject({ skill: pair, status: "ok" });
+
+    // A name without a dot is a skill's: an unknown one says so, and how tools are named.
+    const unknown = await t.call("run_skill", {
+      code: `export default async (input, { call }) => call(input.name, {})`,
+      input: { name: "echo" },
+    });
+    expect(unknown.isError).toBe(true);
+    expect(viewOf(unknown).error).toMatch(
+      /^No skill named "echo" \(called from ad-hoc code\)\. Saved skills: .*\. Tools are named "server\.tool"\.$/,
+    );
   });
 
   it("shows who calls whom in `skillsmith skills`", async () => {
