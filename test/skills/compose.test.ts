@@ -190,6 +190,33 @@ describe("skills that call skills", () => {
     expect(view.tools).toEqual(["files.read_text_file"]);
   });
 
+  it("resumes nested skills called from parallel steps, each from its own step, after an await too", async () => {
+    const inner = unique("three-steps");
+    const outer = unique("outer-parallel");
+    const folders = [path.join(root, `${outer}-a`), path.join(root, `${outer}-b`)];
+    for (const folder of folders) await mkdir(path.join(folder, "marks"), { recursive: true });
+    await writeFile(path.join(folders[0] as string, "go.txt"), "go a");
+    await save(inner, THREE_STEPS, { inputSchema: FOLDER_SCHEMA });
+    await save(
+      outer,
+      `export default async function run(input, { call, step, parallel }) {
+  return parallel(input.folders, (folder, i) => step("folder " + i, async () => {
+    await call("everything.echo", { message: folder });
+    return call("${inner}", { folder });
+  }));
+}`,
+    );
+    const failed = await t.call(outer, { folders });
+    expect(failed.isError).toBe(true);
+    await writeFile(path.join(folders[1] as string, "go.txt"), "go b");
+    const resumed = await t.call("run_skill", { resume: viewOf(failed).runId });
+    expect(resumed.isError, textOf(resumed)).toBeFalsy();
+    expect(viewOf(resumed).result).toEqual([{ content: "go a" }, { content: "go b" }]);
+    // Each folder was marked twice in all: by the first run, not again by the resume.
+    for (const folder of folders) expect(await readdir(path.join(folder, "marks"))).toHaveLength(2);
+    expect(viewOf(resumed).tools).toEqual(["everything.echo", "files.read_text_file"]);
+  });
+
   it("refuses a cycle when it is saved, and stops one at run time naming the chain", async () => {
     const a = unique("a");
     const b = unique("b");
