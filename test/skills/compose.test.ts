@@ -190,7 +190,7 @@ describe("skills that call skills", () => {
     expect(view.tools).toEqual(["files.read_text_file"]);
   });
 
-  it("resumes nested skills called from parallel steps, each from its own step, after an await too", async () => {
+  it("places nested calls from parallel steps under their own step, after an await too, and resumes each", async () => {
     const inner = unique("three-steps");
     const outer = unique("outer-parallel");
     const folders = [path.join(root, `${outer}-a`), path.join(root, `${outer}-b`)];
@@ -208,6 +208,14 @@ describe("skills that call skills", () => {
     );
     const failed = await t.call(outer, { folders });
     expect(failed.isError).toBe(true);
+    // Each nested call is under the step that made it, though it was made after an await.
+    const [first, second] = viewOf(failed).steps;
+    expect(first?.children?.map((c) => [c.input, c.status])).toEqual([
+      [JSON.stringify({ folder: folders[0] }), "ok"],
+    ]);
+    expect(second?.children?.map((c) => [c.input, c.status])).toEqual([
+      [JSON.stringify({ folder: folders[1] }), "failed"],
+    ]);
     await writeFile(path.join(folders[1] as string, "go.txt"), "go b");
     const resumed = await t.call("run_skill", { resume: viewOf(failed).runId });
     expect(resumed.isError, textOf(resumed)).toBeFalsy();

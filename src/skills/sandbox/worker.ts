@@ -169,6 +169,13 @@ interface Run {
   handles: QuickJSHandle[];
   /** Calls waiting for their answer, by id: from the gateway, or from a nested skill's frame. */
   pending: Map<number, QuickJSDeferredPromise>;
+  /** Where each pending call was made: its answer's continuations run there (see `ambient`). */
+  sites: Map<number, CallSite>;
+  /**
+   * While the jobs an answer set off run (one pump drains the queue, so they are all its consequences): the site
+   * of the call answered. A call made there, after an await, belongs to the same step.
+   */
+  ambient?: CallSite;
   nextCall: number;
   calls: number;
   /** Set when a resumed run's steps stopped matching the record: the message the run fails with. */
@@ -196,6 +203,7 @@ function startRun(code: string, inputJson: string, limits: RunLimits, replay: Re
     modules: new Map(),
     handles: [],
     pending: new Map(),
+    sites: new Map(),
     nextCall: 0,
     calls: 0,
     finished: false,
@@ -325,11 +333,14 @@ function frameGone(): Error {
 }
 
 /**
- * The step a call belongs to: the one whose function is running synchronously (`sync`, from the prelude), else
- * the frame's latest open step (a call after an await), else none.
+ * The step a call belongs to: the one whose function is running synchronously (`sync`, from the prelude); else,
+ * after an await, the step of the call whose answer is being handled (`run.ambient`); else the frame's latest
+ * open step; else none.
  */
-function siteOf(frame: Frame, sync: number): CallSite {
+function siteOf(run: Run, frame: Frame, sync: number): CallSite {
   let index = sync;
+  const ambient = run.ambient?.frame === frame.id ? run.ambient.step?.index : undefined;
+  if (!frame.openSteps.has(index) && ambient !== undefined) index = ambient;
   if (!frame.openSteps.has(index)) for (const open of frame.openSteps.keys()) index = Math.max(index, open);
   const open = frame.openSteps.get(index);
   return { frame: frame.id, ...(open && { step: { index, label: open.label } }) };
@@ -352,7 +363,9 @@ function hostCall(
   const id = run.nextCall++;
   const deferred = vm.newPromise();
   run.pending.set(id, deferred);
-  post({ t: "call", id, tool: vm.getString(tool), argsJson: vm.getString(args), site: siteOf(frame, sync) });
+  const site = siteOf(run, frame, sync);
+  run.sites.set(id, site);
+  post({ t: "call", id, tool: vm.getString(tool), argsJson: vm.getString(args), site });
   return deferred.handle;
 }
 
@@ -463,7 +476,10 @@ function deliverReply(run: Run, reply: Extract<ToWorker, { t: "reply" }>): void 
     error.dispose();
   }
   deferred.dispose();
+  run.ambient = run.sites.get(reply.id);
+  run.sites.delete(reply.id);
   pump(run);
+  run.ambient = undefined;
 }
 
 port.on("message", (message: ToWorker) => {
