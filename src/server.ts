@@ -25,7 +25,8 @@ export const INSTRUCTIONS = `Skillsmith stands in front of many MCP servers. The
 2. probe_tool: call a read-only tool once to see the true shape of its answer before code relies on it.
 3. run_skill with \`code\`: run JavaScript that composes tools (call, step, parallel), ad hoc and for real.
 4. save_skill with \`fromRun\`: keep the code of a run that worked as a skill, a tool of its own.
-Prefer an existing skill over rebuilding one; a failed run resumes from its last completed step.`;
+Prefer an existing skill over rebuilding one: code calls a saved skill by its name, call("skill-name", input), as a
+part of a bigger one. A failed run resumes from its last completed step.`;
 
 export const META_TOOLS: readonly MetaTool[] = [searchTools, probeTool, saveSkill, runSkill];
 

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SearchOutput } from "../../src/gateway.js";
@@ -100,6 +100,11 @@ describe("skills that call skills", () => {
     expect(saved.structuredContent).toMatchObject({
       skills: { [pair]: 1 },
       tools: ["memory.create_entities"],
+    });
+    const meta = JSON.parse(await readFile(path.join(dir, "skills", `${outer}.json`), "utf8"));
+    expect(meta).toMatchObject({
+      skills: { [pair]: 1 },
+      tools: { "memory.create_entities": expect.any(String) },
     });
 
     const ran = await t.call(outer, { first: [2, 3], second: [10, -4], name: "sums-a" });
