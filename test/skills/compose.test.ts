@@ -305,8 +305,10 @@ describe("skills that call skills", () => {
     await save(
       outer,
       `export default async (input, { call, step }) => step("add", () => call("${pair}", { a: 1, b: 1 }))`,
+      { test: { input: {} } },
     );
     const before = viewOf(await t.call(outer, {}));
+    expect(before.result).toBe(2);
     expect(before.warnings).toBeUndefined();
     await save(pair, SUM_PAIR, { inputSchema: PAIR_SCHEMA, overwrite: true });
     const after = await t.call(outer, {});
