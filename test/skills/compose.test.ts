@@ -358,7 +358,7 @@ describe("skills that call skills", () => {
     expect(tools.get(viaWiper)?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
   });
 
-  it("counts a nested skill's calls against the run's one budget, and fails a nested skill that can never end", async () => {
+  it("holds nested skills to the run's one budget of calls and time, and fails one that can never end", async () => {
     const loop = unique("echo-loop");
     await save(
       loop,
@@ -386,6 +386,16 @@ describe("skills that call skills", () => {
     });
     expect(waiting.isError).toBe(true);
     expect(viewOf(waiting).error).toContain("waiting for a promise that nothing will settle");
+
+    // And one time limit: a nested skill that never yields is stopped at the run's own limit.
+    const spin = unique("spin");
+    await save(spin, "export default async () => { for (;;) {} }");
+    const spun = await t.call("run_skill", {
+      code: `export default async (input, { call, step }) => step("spin", () => call("${spin}", {}))`,
+      timeoutMs: 500,
+    });
+    expect(spun.isError).toBe(true);
+    expect(viewOf(spun)).toMatchObject({ limit: "timeoutMs", failedStep: { index: 0, label: "spin" } });
   });
 
   it("runs saved skills from ad-hoc code too", async () => {
