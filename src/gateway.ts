@@ -12,7 +12,7 @@ import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } 
 import { createSearch, type SearchInput, type SearchOutput } from "./search/search.js";
 import { createObservations } from "./shapes/observations.js";
 import { skillEffects } from "./skills/annotations.js";
-import { createSkillRunner } from "./skills/runner.js";
+import { createSkillRunner, type SkillRunner } from "./skills/runner.js";
 import { createSandbox } from "./skills/sandbox/sandbox.js";
 import { createSkillStore } from "./skills/skill-store.js";
 import { createSkills, type Skills } from "./skills/skills.js";
@@ -39,6 +39,8 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly pool: Pool;
   readonly skills: Skills;
+  /** Run records: one by id, or the most recent (for the console). */
+  readonly runs: Pick<SkillRunner, "record" | "recent">;
   /** Loads snapshots (so search answers at once), then starts connecting every server in the background. */
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
@@ -132,6 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     catalog,
     pool,
     skills,
+    runs: runner,
     async start() {
       await snapshots.restore(enabled);
       await skills.load();

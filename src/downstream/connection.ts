@@ -41,6 +41,10 @@ export interface ServerStatus {
   attempts: number;
   /** When the next reconnect attempt is due, for a failed server. */
   retryAt?: number;
+  /** When the current connection became ready (epoch ms). */
+  readySince?: number;
+  /** The last failure (redacted), kept after the server recovers: what the last restart was about. */
+  lastFailure?: { message: string; at: number };
 }
 
 export interface ConnectionOptions {
@@ -141,6 +145,8 @@ export function createConnection(options: ConnectionOptions): Connection {
   let toolCount = 0;
   let connectMs: number | undefined;
   let lastError: string | undefined;
+  let lastFailure: { message: string; at: number } | undefined;
+  let readySince: number | undefined;
   let attempts = 0;
   let retryAt: number | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -193,6 +199,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     if (state === "closed") return;
     state = "failed";
     lastError = reason;
+    lastFailure = { message: reason, at: Date.now() };
     crashed = crash;
     failures++;
     const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
@@ -258,6 +265,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       await relist();
       connectMs = Math.round(performance.now() - started);
       state = "ready";
+      readySince = Date.now();
       lastError = undefined;
       failures = 0;
       crashed = false;
@@ -338,6 +346,8 @@ export function createConnection(options: ConnectionOptions): Connection {
       ...(connectMs !== undefined && { connectMs }),
       ...(lastError !== undefined && state !== "ready" && { error: lastError }),
       ...(retryAt !== undefined && state === "failed" && { retryAt }),
+      ...(readySince !== undefined && state === "ready" && { readySince }),
+      ...(lastFailure && { lastFailure }),
     }),
     async call(tool, args, callOptions = {}) {
       const timeoutMs = callOptions.timeoutMs ?? server.options.timeoutMs;

@@ -22,6 +22,7 @@ import {
 } from "./frames.js";
 import { callSkill, isSkillName, skillDrift } from "./nested-skills.js";
 import { skillRefusal } from "./policy.js";
+import { createRunIndex } from "./run-index.js";
 import { type RunFailure, type RunLimits, TOP_FRAME } from "./sandbox/protocol.js";
 import type { CallOrigin, Sandbox } from "./sandbox/sandbox.js";
 import type { Skill } from "./skill-store.js";
@@ -76,6 +77,8 @@ export interface SkillRunner {
   run(program: Program, input: unknown, options?: RunOptions): Promise<RunRecord>;
   /** A run's record, while the store keeps it. */
   record(runId: string): Promise<RunRecord | undefined>;
+  /** The most recent runs (saved skills and ad hoc, from every instance sharing the store), newest first. */
+  recent(limit: number): Promise<RunRecord[]>;
   /** Waits for run records still being written (before the store closes). */
   flush(): Promise<void>;
 }
@@ -106,6 +109,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   // Strict: a run the store cannot read now must not pass for one that does not exist.
   const runs = createRecords(options.store, "runs", runRecordSchema, { maxEntries: MAX_RUNS, strict: true });
 
+  const index = createRunIndex(options.store);
   const writes = createInFlight();
   // Runs this instance answered, as they ended: a save fromRun or a resume right after the answer must not
   // read an older copy while the final write is still on its way to the store.
@@ -168,6 +172,10 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
   return {
     flush: () => writes.settled(),
     record: readRun,
+    async recent(limit) {
+      const found = await Promise.all((await index.recent(limit)).map(readRun));
+      return found.filter((run) => run !== undefined);
+    },
     async run(program, input, runOptions = {}) {
       const { skill } = program;
       const runId = randomUUID();
@@ -210,6 +218,14 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       let done = 0;
       const started = performance.now();
       void save();
+      if (persist)
+        void writes.track(
+          index
+            .add(runId)
+            .catch((error: unknown) =>
+              options.store.reportFailure("run-index", `could not list run ${runId}`, error),
+            ),
+        );
       // Aborted when the run ends, however it ends: its queued calls never go out, and those in flight are cancelled.
       const ending = new AbortController();
       const outcome = await sandbox.run(

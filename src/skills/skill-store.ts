@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { errorMessage } from "../errors.js";
@@ -48,6 +48,13 @@ export interface SkillStore {
     skill: Omit<Skill, "version" | "createdAt" | "updatedAt">,
     options: { overwrite: boolean },
   ): Promise<Skill>;
+  /** Every kept version of the skill, oldest first (the current one alone when it has no history). */
+  versions(name: string): Promise<Skill[]>;
+  /**
+   * Removes the skill (its pointer and readable copy); its history stays, so a later save of the name goes on
+   * from the next version. False when there was no such skill.
+   */
+  remove(name: string): Promise<boolean>;
 }
 
 /**
@@ -99,11 +106,18 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
     }
   }
 
+  /** The versions the name's history holds, ascending. */
+  async function historyVersions(name: string): Promise<number[]> {
+    const entries = await readdir(history(name)).catch(() => [] as string[]);
+    return entries
+      .flatMap((f) => /^v(\d+)\.json$/.exec(f)?.[1] ?? [])
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
   /** The highest version the folder knows of the name: its pointer's, or a save that never got as far. */
   async function lastVersion(name: string, current: SkillMeta | undefined): Promise<number> {
-    const entries = await readdir(history(name)).catch(() => [] as string[]);
-    const versions = entries.flatMap((f) => /^v(\d+)\.json$/.exec(f)?.[1] ?? []).map(Number);
-    return Math.max(current?.version ?? 0, ...versions);
+    return Math.max(current?.version ?? 0, ...(await historyVersions(name)));
   }
 
   /**
@@ -183,6 +197,38 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
         });
         skills.set(skill.name, skill);
         return skill;
+      } finally {
+        await lock.release();
+      }
+    },
+    async versions(name) {
+      const current = skills.get(name);
+      if (!current) return [];
+      const kept: Skill[] = [];
+      for (const version of await historyVersions(name)) {
+        try {
+          const [metaText, code] = await Promise.all([
+            readText(saved(name, version, ".json")),
+            readText(saved(name, version, ".js")),
+          ]);
+          // A save killed between claiming its version and writing its code left no version to show.
+          if (metaText === undefined || code === undefined) continue;
+          kept.push({ ...skillMetaSchema.parse(JSON.parse(metaText)), version, code });
+        } catch (error) {
+          logger.warn(`skipping version ${version} of skill "${name}": ${errorMessage(error).slice(0, 300)}`);
+        }
+      }
+      return kept.some((k) => k.version === current.version) ? kept : [...kept, current];
+    },
+    async remove(name) {
+      const lock = await state.lock(`skill:${name}`);
+      try {
+        if (!(await readMeta(name))) return false;
+        // The pointer first: once it is gone, no reader takes the skill for current, whatever the copy says.
+        await rm(file(name, ".json"), { force: true });
+        await rm(file(name, ".js"), { force: true });
+        skills.delete(name);
+        return true;
       } finally {
         await lock.release();
       }

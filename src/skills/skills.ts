@@ -57,6 +57,15 @@ export interface Skills {
   /** `relay`: where the test run's downstream progress, logs and requests go (the client saving). */
   save(request: SaveRequest, options?: { relay?: CallRelay }): Promise<SaveOutcome>;
   run(request: RunRequest, options?: Omit<RunOptions, "resume">): Promise<RunRecord>;
+  /** Every kept version of a skill, oldest first; empty for an unknown name. */
+  versions(name: string): Promise<Skill[]>;
+  /**
+   * Makes an earlier version current again by saving its code, description and input schema as the next
+   * version (checked and pinned like any save; history only grows).
+   */
+  restore(name: string, version: number): Promise<SaveOutcome>;
+  /** Deletes a skill (its history is kept); it stops being a tool at once. */
+  remove(name: string): Promise<void>;
   /** Called after every save, so a server can announce its new tool list; returns the way to stop listening. */
   onChange(listener: () => void): () => void;
 }
@@ -114,6 +123,13 @@ function cycleThrough(
   };
   return walk([name], callees);
 }
+
+const noSkill = (name: string, known: string[]) =>
+  new SkillsmithError(
+    "TOOL_NOT_FOUND",
+    `No skill named "${name}". ${known.length ? `Skills: ${known.join(", ")}.` : "No skills are saved yet."}`,
+    { name, known },
+  );
 
 const noRun = (runId: string) =>
   new SkillsmithError("SKILL_INVALID", `No run "${runId}" to resume (runs are kept for 7 days).`, { runId });
@@ -236,7 +252,7 @@ export function createSkills(options: SkillsOptions): Skills {
     return Object.fromEntries(callees.map((c) => [c, store.get(c)?.version ?? 0]));
   }
 
-  return {
+  const api: Skills = {
     async load() {
       await store.load();
       refresh();
@@ -395,16 +411,49 @@ export function createSkills(options: SkillsOptions): Skills {
       if (name === undefined)
         return runner.run({ code: code ?? "" }, request.input ?? {}, { ...runOptions, ...resume });
       const skill = store.get(name);
-      if (!skill) {
-        const known = store.list().map((s) => s.name);
-        throw new SkillsmithError(
-          "TOOL_NOT_FOUND",
-          `No skill named "${name}". ${known.length ? `Skills: ${known.join(", ")}.` : "No skills are saved yet."}`,
-          { name, known },
+      if (!skill)
+        throw noSkill(
+          name,
+          store.list().map((s) => s.name),
         );
-      }
       if (request.resume === undefined) checkInput(skill, request.input ?? {});
       return runner.run({ code: skill.code, skill }, request.input ?? {}, { ...runOptions, ...resume });
     },
+
+    versions: (name) => store.versions(name),
+
+    async restore(name, version) {
+      const versions = await store.versions(name);
+      if (versions.length === 0)
+        throw noSkill(
+          name,
+          store.list().map((s) => s.name),
+        );
+      const chosen = versions.find((v) => v.version === version);
+      if (!chosen) {
+        throw new SkillsmithError(
+          "SKILL_INVALID",
+          `Skill "${name}" has no version ${version}; it keeps versions ${versions.map((v) => v.version).join(", ")}.`,
+          { name, versions: versions.map((v) => v.version) },
+        );
+      }
+      return api.save({
+        name,
+        description: chosen.description,
+        code: chosen.code,
+        inputSchema: chosen.inputSchema,
+        overwrite: true,
+      });
+    },
+
+    async remove(name) {
+      if (!(await store.remove(name)))
+        throw noSkill(
+          name,
+          store.list().map((s) => s.name),
+        );
+      refresh();
+    },
   };
+  return api;
 }
