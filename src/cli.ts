@@ -5,6 +5,7 @@ import type { CommandIO } from "./cli/io.js";
 import type { Listen } from "./cli/serve-command.js";
 import { type Config, loadConfig } from "./config.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
+import type { HttpOptions } from "./http-server.js";
 import { createLogger, type Logger, type LogLevel } from "./logger.js";
 import { VERSION } from "./version.js";
 
@@ -13,8 +14,11 @@ const HELP = `skillsmith ${VERSION} — an MCP gateway that turns tool use into 
 Usage:
   skillsmith serve   [--config mcp.json]                 serve over stdio (for Claude Desktop and other MCP clients)
   skillsmith serve   --http [--port 8931] [--host 127.0.0.1]
-                                                         serve over Streamable HTTP at /mcp (a token from
-                                                         $SKILLSMITH_TOKEN is required off loopback)
+                                                         serve over Streamable HTTP at /mcp, and the web console
+                                                         at / (a token from $SKILLSMITH_TOKEN is required off
+                                                         loopback)
+  skillsmith console [--port 8931] [--host 127.0.0.1]     serve the web console alone (servers, search, skills,
+                                                         runs) over the same mcp.json, skills and store
   skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
@@ -93,16 +97,21 @@ function keepServing(logger: Logger): void {
   );
 }
 
+/** Where `serve --http` and `console` listen: --host, --port, and the token from the environment. */
+function httpOptions(values: Values): HttpOptions {
+  const port = values.port === undefined ? 8931 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be a port number");
+  const token = process.env.SKILLSMITH_TOKEN;
+  return { host: values.host ?? "127.0.0.1", port, ...(token && { token }) };
+}
+
 /** One entry per command: it checks its own arguments, then loads only the module it needs. */
 const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
   [
     "serve",
     async ({ values, logger, config }) => {
-      const port = values.port === undefined ? 8931 : Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage("--port must be a port number");
-      const token = process.env.SKILLSMITH_TOKEN;
       const listen: Listen = values.http
-        ? { kind: "http", host: values.host ?? "127.0.0.1", port, ...(token && { token }) }
+        ? { kind: "http", ...httpOptions(values) }
         : {
             kind: "stdio",
             transport: new (await import("@modelcontextprotocol/sdk/server/stdio.js")).StdioServerTransport(),
@@ -111,6 +120,18 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
       const { serveCommand } = await import("./cli/serve-command.js");
       const shutdown = await serveCommand(await config(), listen, logger);
       await untilStopped(listen.kind === "stdio");
+      await shutdown();
+      return 0;
+    },
+  ],
+  [
+    "console",
+    async ({ values, logger, config }) => {
+      const listen = httpOptions(values);
+      keepServing(logger);
+      const { consoleCommand } = await import("./cli/console-command.js");
+      const shutdown = await consoleCommand(await config(), listen, logger);
+      await untilStopped(false);
       await shutdown();
       return 0;
     },

@@ -1,10 +1,11 @@
-import { timingSafeEqual } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { HttpServingOptions } from "./config.js";
+import type { ConsoleHandler } from "./console/console-routes.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
+import { createGuard, LOOPBACK } from "./http/guard.js";
 import { readJsonBody } from "./http/json-body.js";
 import { createSessions, type Sessions } from "./http/sessions.js";
 import type { Logger } from "./logger.js";
@@ -17,8 +18,17 @@ export interface HttpOptions {
   token?: string;
 }
 
+/** What the server answers: the MCP endpoint, the web console, or both (`serve --http`). */
+export interface HttpRoutes {
+  mcp: boolean;
+  console?: ConsoleHandler;
+}
+
 export interface HttpHandle {
+  /** The MCP endpoint. */
   url: string;
+  /** The web console, when it is served. */
+  consoleUrl: string;
   /**
    * Stops taking new sessions and requests, gives the requests in flight `graceMs` to finish (answering the rest
    * with an error), then closes every session and connection.
@@ -26,28 +36,7 @@ export interface HttpHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 const ALLOW = "GET, POST, DELETE";
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The hostname of a Host header or an Origin, without IPv6 brackets; undefined when it does not parse. */
-function hostnameOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname.replace(/^\[|\]$/g, "");
-  } catch {
-    return undefined;
-  }
-}
-
-/** A browser page may only reach a loopback gateway from a loopback origin (DNS rebinding, drive-by calls). */
-function originAllowed(origin: string | undefined): boolean {
-  return origin === undefined || LOOPBACK.has(hostnameOf(origin) ?? "");
-}
 
 /** Every refusal is a JSON-RPC error object, so a client's error message is the text written here. */
 function refuse(
@@ -118,6 +107,7 @@ export async function startHttpServer(
   gateway: Gateway,
   options: HttpOptions & { limits: HttpServingOptions },
   logger: Logger,
+  routes: HttpRoutes = { mcp: true },
 ): Promise<HttpHandle> {
   if (!LOOPBACK.has(options.host) && !options.token) {
     throw new SkillsmithError(
@@ -129,29 +119,24 @@ export async function startHttpServer(
   const { limits } = options;
   const sessions = createSessions(gateway, limits, logger);
   // Off loopback the token guards the door; on loopback the Host header must name loopback too (DNS rebinding).
-  const checkHost = LOOPBACK.has(options.host);
+  const guard = createGuard(options);
   let draining = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (checkHost && !LOOPBACK.has(hostnameOf(`http://${req.headers.host ?? ""}`) ?? "")) {
-      refuse(
-        res,
-        403,
-        -32000,
-        `Host ${req.headers.host ?? "(none)"} is not allowed: use 127.0.0.1 or localhost`,
-      );
+    const hostRefused = guard.host(req);
+    if (hostRefused) {
+      refuse(res, hostRefused.status, -32000, hostRefused.message);
       return;
     }
-    if (req.url?.split("?")[0] !== "/mcp") {
-      refuse(res, 404, -32000, "Not found: the MCP endpoint is /mcp");
+    const path = req.url?.split("?")[0];
+    if (path !== "/mcp" || !routes.mcp) {
+      if (routes.console) await routes.console.handle(req, res, guard);
+      else refuse(res, 404, -32000, "Not found: the MCP endpoint is /mcp");
       return;
     }
-    if (!originAllowed(req.headers.origin)) {
-      refuse(res, 403, -32000, `Origin ${req.headers.origin} is not allowed`);
-      return;
-    }
-    if (options.token && !sameToken(req.headers.authorization ?? "", `Bearer ${options.token}`)) {
-      refuse(res, 401, -32000, "Missing or wrong bearer token", { "www-authenticate": "Bearer" });
+    const callerRefused = guard.caller(req);
+    if (callerRefused) {
+      refuse(res, callerRefused.status, -32000, callerRefused.message, callerRefused.headers);
       return;
     }
     // While draining, a session still gets the answers its requests in flight wait for (elicitation, sampling);
@@ -195,6 +180,7 @@ export async function startHttpServer(
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/mcp`,
+    consoleUrl: `http://${host}:${port}/`,
     async close(graceMs = 0) {
       draining = true;
       await drainRequests(sessions.requests(), graceMs, logger);

@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Config } from "../config.js";
+import { createConsole } from "../console/console-routes.js";
 import { errorMessage } from "../errors.js";
 import { createGateway } from "../gateway.js";
 import { type HttpOptions, startHttpServer } from "../http-server.js";
@@ -33,12 +34,14 @@ export async function serveCommand(
     logger.info(`serving ${config.servers.length} servers from ${config.file} over stdio`);
   } else {
     const options = { ...listen, limits: config.http };
-    const http = await startHttpServer(gateway, options, logger).catch(async (error: unknown) => {
+    const routes = { mcp: true, console: createConsole(gateway, logger) };
+    const http = await startHttpServer(gateway, options, logger, routes).catch(async (error: unknown) => {
       await gateway.close();
       throw error;
     });
     stop = () => http.close(config.shutdownGraceMs);
     logger.info(`serving ${config.servers.length} servers from ${config.file} at ${http.url}`);
+    logger.info(`web console at ${http.consoleUrl}`);
   }
   return async () => {
     await stop();

@@ -3,7 +3,7 @@ import { META_TOOL } from "../meta-tool-names.js";
 import { renderSearch } from "./format.js";
 import { defineMetaTool, structuredResult } from "./meta-tool.js";
 
-const input = z.strictObject({
+export const searchToolsInput = z.strictObject({
   query: z
     .string()
     .refine(
@@ -29,7 +29,7 @@ export const searchTools = defineMetaTool({
   description:
     "Find the downstream tools and saved skills that fit a job, ranked by relevance. Start here: " +
     "the tools of every connected server are reachable only through search. Names come as `server.tool`.",
-  input,
+  input: searchToolsInput,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   async handler({ query, limit, server, detail }, gateway) {
     const output = await gateway.search({ query, limit, detail, ...(server !== undefined && { server }) });
