@@ -7,7 +7,8 @@
  *   3. `npm pack`, then `npm install -g <tarball>` into another temporary prefix, and the installed
  *      `skillsmith` run in an empty folder: doctor, skills, run of a shipped example skill.
  *
- * It also checks what the tarball holds (dist, README, mcp.json, the example skills, LICENSE if there is one;
+ * It also checks what the tarball holds (dist, README, mcp.json, the example skills, the console's web/ files,
+ * LICENSE if there is one;
  * no sources, tests or bench data; no dist file whose source is gone) and that every package dist imports at
  * run time is in `dependencies`, since a global install brings nothing else.
  *
@@ -115,6 +116,7 @@ async function checkTarball(files) {
     pkg.bin.skillsmith,
     pkg.main,
     ...skills.map((f) => `skills/${f}`),
+    ...(await readdir(path.join(repo, "web"))).map((f) => `web/${f}`),
     ...(existsSync(path.join(repo, "LICENSE")) ? ["LICENSE"] : []),
   ];
   const missing = required.filter((p) => !paths.includes(p));
@@ -123,10 +125,12 @@ async function checkTarball(files) {
     `the tarball holds ${required.length} required files${missing.length ? `; missing: ${missing.join(", ")}` : ""}`,
   );
   const topLevel = new Set(["package.json", "README.md", "mcp.json", "LICENSE"]);
-  const stray = paths.filter((p) => !topLevel.has(p) && !p.startsWith("dist/") && !p.startsWith("skills/"));
+  const stray = paths.filter(
+    (p) => !topLevel.has(p) && !p.startsWith("dist/") && !p.startsWith("skills/") && !p.startsWith("web/"),
+  );
   check(
     stray.length === 0,
-    `nothing beside dist/, skills/ and the top-level files${stray.length ? `: ${stray.join(", ")}` : ""}`,
+    `nothing beside dist/, skills/, web/ (the console) and the top-level files${stray.length ? `: ${stray.join(", ")}` : ""}`,
   );
   // tsc never deletes: a dist file whose source was moved or removed would still ship.
   const stale = paths.filter(

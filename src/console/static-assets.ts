@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
@@ -34,6 +35,7 @@ const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..",
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
 };
@@ -41,7 +43,8 @@ const TYPES: Record<string, string> = {
 /** Preact, its hooks and htm in one ES module, so the page needs no bundler and no import map. */
 function vendorFile(): string {
   const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve("htm/package.json")), "preact", "standalone.mjs");
+  // htm's exports name no CommonJS file for it: found beside the package's main (dist/htm.js).
+  return path.join(path.dirname(require.resolve("htm")), "..", "preact", "standalone.mjs");
 }
 
 /** The URL paths the console answers, each to a file of the package; anything else is not found. */
@@ -50,17 +53,9 @@ function assetFiles(): Map<string, string> {
     ["/", path.join(WEB_DIR, "index.html")],
     ["/assets/vendor/preact-htm.js", vendorFile()],
   ]);
-  for (const name of [
-    "app.js",
-    "api.js",
-    "pages.js",
-    "skill-page.js",
-    "run-page.js",
-    "widgets.js",
-    "style.css",
-    "icon.svg",
-  ]) {
-    files.set(`/assets/${name}`, path.join(WEB_DIR, name));
+  for (const name of readdirSync(WEB_DIR)) {
+    if (name !== "index.html" && path.extname(name) in TYPES)
+      files.set(`/assets/${name}`, path.join(WEB_DIR, name));
   }
   return files;
 }
