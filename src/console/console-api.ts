@@ -230,6 +230,10 @@ export function createConsoleApi(gateway: Gateway, logger: Logger): ConsoleApi {
 
   return {
     async handle(req, res, url) {
+      // A body no handler read (a refusal before it) is drained, so the connection can take the next request.
+      res.once("finish", () => {
+        if (!req.complete) req.resume();
+      });
       try {
         const matching = routes.flatMap((r) => {
           const m = r.pattern.exec(url.pathname);

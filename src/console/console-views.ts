@@ -57,7 +57,7 @@ export function skillDetail(skill: Skill, versions: Skill[], catalog: Catalog) {
       version: v.version,
       updatedAt: v.updatedAt,
       description: v.description,
-      lines: v.code.split("\n").length,
+      lines: v.code.replace(/\n$/, "").split("\n").length,
     })),
   };
 }
@@ -92,14 +92,28 @@ export function runSummary(run: RunRecord) {
   };
 }
 
-/**
- * A step as the timeline shows it: everything but its anchored value (which may be large, and stays in the
- * store for a resume). Nested steps (`children`) keep the same form, however deep.
- */
+/** What the timeline shows of a step; never its anchored value (it may be large, and stays in the store for a resume). */
+const STEP_FIELDS = [
+  "index",
+  "label",
+  "ms",
+  "shape",
+  "replayed",
+  "calls",
+  "tools",
+  "skill",
+  "version",
+  "error",
+];
+
+/** A step as the timeline shows it; nested steps (`children`, skills calling skills) keep the same form, however deep. */
 function stepView(step: unknown): unknown {
   if (step === null || typeof step !== "object" || Array.isArray(step)) return step;
-  const { value: _value, children, ...rest } = step as Record<string, unknown>;
-  return { ...rest, ...(Array.isArray(children) && { children: children.map(stepView) }) };
+  const fields = step as Record<string, unknown>;
+  const view: Record<string, unknown> = {};
+  for (const key of STEP_FIELDS) if (fields[key] !== undefined) view[key] = fields[key];
+  if (Array.isArray(fields.children)) view.children = fields.children.map(stepView);
+  return view;
 }
 
 export function runDetail(run: RunRecord) {

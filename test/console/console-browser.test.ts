@@ -11,7 +11,9 @@ import { repoRoot } from "../helpers/processes.js";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
-  console.warn(`console browser tests skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  console.warn(
+    `console browser tests skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 }
 
 /** Where the screenshots go, for a person to look at (gitignored). */
@@ -79,7 +81,8 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     // Well inside the test's own timeout, so a missing element fails with the locator in the message.
     page.setDefaultTimeout(15_000);
     page.on("console", (message) => {
-      if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
+      if (message.type() === "error" || message.type() === "warning")
+        problems.push(`${message.type()}: ${message.text()}`);
     });
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
@@ -95,7 +98,8 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     if (dir) await removeDir(dir);
   });
 
-  const shot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
   it("shows the three bundled servers ready, measured on the first load", async () => {
     const started = Date.now();
@@ -104,11 +108,20 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     const firstRender = Date.now() - started;
     for (const name of ["everything", "files", "memory"]) {
       await expect.poll(() => page.locator(`tr[data-server="${name}"] .badge`).textContent()).toBe("ready");
-      expect(Number(await page.locator(`tr[data-server="${name}"] td.num`).first().textContent())).toBeGreaterThan(0);
+      expect(
+        Number(await page.locator(`tr[data-server="${name}"] td.num`).first().textContent()),
+      ).toBeGreaterThan(0);
     }
-    const paint = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1);
+    const paint = await page.evaluate(
+      () => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1,
+    );
     const kb = [...transferred.values()].reduce((a, b) => a + b, 0) / 1024;
-    const metrics = { firstLoadKB: Math.round(kb * 10) / 10, requests: transferred.size, firstContentfulPaintMs: Math.round(paint), serversTableMs: firstRender };
+    const metrics = {
+      firstLoadKB: Math.round(kb * 10) / 10,
+      requests: transferred.size,
+      firstContentfulPaintMs: Math.round(paint),
+      serversTableMs: firstRender,
+    };
     await writeFile(path.join(SCREENSHOTS, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
     expect(metrics.requests).toBeGreaterThan(3);
     await shot("servers");
@@ -118,7 +131,9 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     await page.getByRole("link", { name: "Search", exact: true }).click();
     await page.getByLabel("What should the tool do?").fill("add two numbers");
     await page.getByRole("button", { name: "Search" }).click();
-    const sum = page.locator(".result", { has: page.locator(".tool-name", { hasText: /^everything\.get-sum$/ }) });
+    const sum = page.locator(".result", {
+      has: page.locator(".tool-name", { hasText: /^everything\.get-sum$/ }),
+    });
     await sum.waitFor();
     expect(Number(await sum.locator(".score").textContent())).toBeGreaterThan(0);
     // The skill called get-sum when it was saved, so its answer was observed: the full detail shows its shape.
