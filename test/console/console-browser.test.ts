@@ -185,6 +185,30 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     await shot("run-resumed");
   });
 
+  it("is usable from the keyboard alone, and at phone width", async () => {
+    // A fresh load, so the focus starts at the top of the document.
+    await page.goto(`${server.url}#/servers`);
+    await page.reload();
+    await page.locator("tr[data-server]").first().waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Skip to content");
+    // Past the brand and "Servers" to "Search"; Enter follows the link, and the page's main region takes the focus.
+    for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Search");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Search playground" }).waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("read a text file");
+    await page.keyboard.press("Enter");
+    await page.locator(".result", { hasText: "files.read_text_file" }).first().waitFor();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}#/servers`);
+    await expect.poll(() => page.locator('tr[data-server="files"] .badge').textContent()).toBe("ready");
+    await shot("servers-phone");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
   it("wrote no error or warning to the browser console", () => {
     expect(problems).toEqual([]);
   });
