@@ -42,6 +42,18 @@ const json = (body: unknown) => {
   };
 };
 
+const SECRET = "tok-console-5b1e9a";
+/** A server that fails to start and quotes its token on stderr (the token comes from ${VAR} in mcp.json). */
+const leaky = {
+  command: process.execPath,
+  args: [
+    "-e",
+    'console.error("unknown flag --token=" + process.argv[1]); process.exit(3)',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp.json takes ${VAR} in plain strings
+    "${CONSOLE_TEST_TOKEN}",
+  ],
+};
+
 const CODE = (n: number) => `export default async function run() { return ${n}; }\n`;
 
 describe("the console's HTTP surface", () => {
@@ -50,19 +62,41 @@ describe("the console's HTTP surface", () => {
   let guarded: ConsoleServer;
 
   beforeAll(async () => {
+    process.env.CONSOLE_TEST_TOKEN = SECRET;
     dir = await tempDir();
-    const raw = {
-      mcpServers: { everything: { command: process.execPath, args: [realServers.everything] } },
-      skillsmith: { store: "memory:" },
-    };
-    open = await startConsoleServer(raw, dir);
-    guarded = await startConsoleServer(raw, dir, { token: "s3cret-token" });
+    const everything = { command: process.execPath, args: [realServers.everything] };
+    open = await startConsoleServer(
+      { mcpServers: { everything, leaky }, skillsmith: { store: "memory:" } },
+      dir,
+    );
+    guarded = await startConsoleServer(
+      { mcpServers: { everything }, skillsmith: { store: "memory:" } },
+      dir,
+      {
+        token: "s3cret-token",
+      },
+    );
   });
 
   afterAll(async () => {
     await open?.close();
     await guarded?.close();
     if (dir) await removeDir(dir);
+    delete process.env.CONSOLE_TEST_TOKEN;
+  });
+
+  it("shows a failed server's last error with the secrets of mcp.json redacted", async () => {
+    const answer = await send(open.url, "/api/servers");
+    expect(answer.text).not.toContain(SECRET);
+    const servers = answer.json().servers as Array<{
+      name: string;
+      state: string;
+      lastFailure?: { message: string };
+    }>;
+    const failed = servers.find((s) => s.name === "leaky");
+    expect(failed?.state).not.toBe("ready");
+    expect(failed?.lastFailure?.message).toContain("--token=***");
+    expect(servers.find((s) => s.name === "everything")).toMatchObject({ state: "ready", restarts: 0 });
   });
 
   it("serves the page under a strict CSP, with no inline script and every asset from the package", async () => {

@@ -190,7 +190,7 @@ describe.skipIf(!hasChromium)("the web console in a real browser", () => {
     await page.goto(`${server.url}#/servers`);
     await page.reload();
     await page.locator("tr[data-server]").first().waitFor();
-    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+    const focused = async () => ((await page.locator(":focus").textContent()) ?? "").trim();
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("Skip to content");
     // Past the brand and "Servers" to "Search"; Enter follows the link, and the page's main region takes the focus.
