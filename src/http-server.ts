@@ -99,9 +99,10 @@ async function getOrDelete(req: IncomingMessage, res: ServerResponse, sessions: 
 
 /**
  * Serves the gateway over Streamable HTTP at /mcp: one MCP session per client, all sharing one gateway
- * (its downstream connections, catalog, skills and store). Binds to 127.0.0.1 unless told otherwise,
- * checks Host and Origin, and takes a bearer token when one is set. Plain node:http rather than Express:
- * the body is read here, under `limits.maxBodyBytes`, and every answer, errors included, is JSON.
+ * (its downstream connections, catalog, skills and store); and, when `routes` has it, the web console at /.
+ * Binds to 127.0.0.1 unless told otherwise, checks Host and Origin, and takes a bearer token when one is set
+ * (the same checks for both). Plain node:http rather than Express: the body is read here, under
+ * `limits.maxBodyBytes`, and every answer, errors included, is JSON (the console's pages aside).
  */
 export async function startHttpServer(
   gateway: Gateway,

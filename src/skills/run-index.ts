@@ -20,25 +20,27 @@ const MAX_IDS = 500;
 const idsSchema = z.array(z.string());
 
 export function createRunIndex(store: StateStore): RunIndex {
+  /** Ids not in the store yet, oldest first; kept until a write has them (a failed one is tried again). */
   let pending: string[] = [];
   const write = coalesced(async () => {
-    const newest = pending.toReversed();
-    pending = [];
-    if (newest.length === 0) return;
+    const batch = pending.slice();
+    if (batch.length === 0) return;
+    const newest = batch.toReversed();
     await store.update<unknown>(NAMESPACE, KEY, (current) => {
       const known = idsSchema.safeParse(current);
-      const ids = [...newest, ...(known.success ? known.data : [])].slice(0, MAX_IDS);
-      return { set: ids };
+      return { set: [...newest, ...(known.success ? known.data : [])].slice(0, MAX_IDS) };
     });
+    pending = pending.slice(batch.length);
   });
   return {
     add(runId) {
-      pending.push(runId);
+      pending = [...pending, runId].slice(-MAX_IDS);
       return write();
     },
     async recent(limit) {
       const stored = idsSchema.safeParse(await store.namespace<unknown>(NAMESPACE).get(KEY));
-      return [...pending.toReversed(), ...(stored.success ? stored.data : [])].slice(0, limit);
+      const ids = [...pending.toReversed(), ...(stored.success ? stored.data : [])];
+      return [...new Set(ids)].slice(0, limit);
     },
   };
 }

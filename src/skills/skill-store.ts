@@ -106,6 +106,14 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
     }
   }
 
+  /** One save or delete of a name at a time, across every instance sharing the store. */
+  const lockName = (name: string, again: string) =>
+    state.lock(`skill:${name}`).catch((error: unknown) => {
+      throw new Error(
+        `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. ${again} again once the store answers.`,
+      );
+    });
+
   /** The versions the name's history holds, ascending. */
   async function historyVersions(name: string): Promise<number[]> {
     const entries = await readdir(history(name)).catch(() => [] as string[]);
@@ -171,11 +179,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
     get: (name) => skills.get(name),
     async save(definition, { overwrite }) {
       await mkdir(dir, { recursive: true });
-      const lock = await state.lock(`skill:${definition.name}`).catch((error: unknown) => {
-        throw new Error(
-          `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. Save again once the store answers.`,
-        );
-      });
+      const lock = await lockName(definition.name, "Save");
       try {
         const current = await readMeta(definition.name);
         if (current && !overwrite) throw new SkillExistsError(current.version);
@@ -221,7 +225,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
       return kept.some((k) => k.version === current.version) ? kept : [...kept, current];
     },
     async remove(name) {
-      const lock = await state.lock(`skill:${name}`);
+      const lock = await lockName(name, "Delete");
       try {
         if (!(await readMeta(name))) return false;
         // The pointer first: once it is gone, no reader takes the skill for current, whatever the copy says.

@@ -124,13 +124,6 @@ function cycleThrough(
   return walk([name], callees);
 }
 
-const noSkill = (name: string, known: string[]) =>
-  new SkillsmithError(
-    "TOOL_NOT_FOUND",
-    `No skill named "${name}". ${known.length ? `Skills: ${known.join(", ")}.` : "No skills are saved yet."}`,
-    { name, known },
-  );
-
 const noRun = (runId: string) =>
   new SkillsmithError("SKILL_INVALID", `No run "${runId}" to resume (runs are kept for 7 days).`, { runId });
 
@@ -165,6 +158,14 @@ export function createSkills(options: SkillsOptions): Skills {
     return error;
   };
   const listeners: Array<() => void> = [];
+  const noSkill = (name: string) => {
+    const names = store.list().map((s) => s.name);
+    return new SkillsmithError(
+      "TOOL_NOT_FOUND",
+      `No skill named "${name}". ${names.length ? `Skills: ${names.join(", ")}.` : "No skills are saved yet."}`,
+      { name, known: names },
+    );
+  };
   let known = "";
   /** Who calls whom, from the callees each skill pinned: callee → callers. */
   let callers = new Map<string, string[]>();
@@ -411,11 +412,7 @@ export function createSkills(options: SkillsOptions): Skills {
       if (name === undefined)
         return runner.run({ code: code ?? "" }, request.input ?? {}, { ...runOptions, ...resume });
       const skill = store.get(name);
-      if (!skill)
-        throw noSkill(
-          name,
-          store.list().map((s) => s.name),
-        );
+      if (!skill) throw noSkill(name);
       if (request.resume === undefined) checkInput(skill, request.input ?? {});
       return runner.run({ code: skill.code, skill }, request.input ?? {}, { ...runOptions, ...resume });
     },
@@ -424,11 +421,7 @@ export function createSkills(options: SkillsOptions): Skills {
 
     async restore(name, version) {
       const versions = await store.versions(name);
-      if (versions.length === 0)
-        throw noSkill(
-          name,
-          store.list().map((s) => s.name),
-        );
+      if (versions.length === 0) throw noSkill(name);
       const chosen = versions.find((v) => v.version === version);
       if (!chosen) {
         throw new SkillsmithError(
@@ -447,11 +440,7 @@ export function createSkills(options: SkillsOptions): Skills {
     },
 
     async remove(name) {
-      if (!(await store.remove(name)))
-        throw noSkill(
-          name,
-          store.list().map((s) => s.name),
-        );
+      if (!(await store.remove(name))) throw noSkill(name);
       refresh();
     },
   };
