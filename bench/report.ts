@@ -141,5 +141,9 @@ Ratio = Skillsmith ÷ baseline. How each row is measured:
 6. **Startup** — from spawning the built gateway to the first \`search_tools\` answer that finds tools of all
    four servers (3 real + one fixture that takes 5 s to start), with and without registry snapshots;
    baseline: direct SDK clients connecting to all four and listing their tools.
+9. **Console** — \`skillsmith console\` from dist over the 3 real servers, against the MCP Inspector's web client
+   (a devDependency) served from its dist/ folder, gzipped alike; cold loads (a new browser context each) in
+   Debian's chromium, interleaved: bytes transferred, first contentful paint, and the time until the content is
+   on screen (ours: the servers table with its data; the Inspector's: its first rendered element).
 `;
 }

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer,durability] [--out file.md]
+ * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer,durability,console] [--out file.md]
  *
  * Measures Skillsmith against a baseline in the same run, prints one table, and writes it with the machine,
  * Node version and date: a full run to bench/RESULTS.md, a quick or partial one to bench/.tmp/ (unless --out).
@@ -19,6 +19,7 @@ import {
   resultsMarkdown,
 } from "./report.js";
 import { callOverhead } from "./rows/call-overhead.js";
+import { consolePage } from "./rows/console.js";
 import { durability } from "./rows/durability.js";
 import { firstAnswer } from "./rows/first-answer.js";
 import { searchQuality } from "./rows/search-quality.js";
@@ -37,6 +38,7 @@ const GROUPS: RowGroup[] = [
   startup,
   firstAnswer,
   durability,
+  consolePage,
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
