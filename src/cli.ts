@@ -77,8 +77,10 @@ function untilStopped(stdio: boolean): Promise<void> {
       process.stdin.once("end", resolve);
       process.stdin.once("close", resolve);
     }
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
+    // `on`, not `once`: write-file-atomic's signal-exit re-raises a signal it finds no other listener for, which
+    // killed the gateway mid-shutdown when a once-listener had already removed itself.
+    process.on("SIGINT", resolve);
+    process.on("SIGTERM", resolve);
   });
 }
 
@@ -117,9 +119,11 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
             transport: new (await import("@modelcontextprotocol/sdk/server/stdio.js")).StdioServerTransport(),
           };
       keepServing(logger);
+      // Listening from the start: a signal during startup shuts the gateway down once it is up.
+      const stopped = untilStopped(listen.kind === "stdio");
       const { serveCommand } = await import("./cli/serve-command.js");
       const shutdown = await serveCommand(await config(), listen, logger);
-      await untilStopped(listen.kind === "stdio");
+      await stopped;
       await shutdown();
       return 0;
     },
@@ -129,9 +133,10 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
     async ({ values, logger, config }) => {
       const listen = httpOptions(values);
       keepServing(logger);
+      const stopped = untilStopped(false);
       const { consoleCommand } = await import("./cli/console-command.js");
       const shutdown = await consoleCommand(await config(), listen, logger);
-      await untilStopped(false);
+      await stopped;
       await shutdown();
       return 0;
     },

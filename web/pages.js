@@ -51,12 +51,30 @@ export function ServersPage() {
   </section>`;
 }
 
-/** Why a result ranked, when the search gives an explanation: shown as it comes, field by field. */
-function Explain({ explain }) {
-  if (explain === undefined) return null;
-  return html`<details class="explain">
+const round = (value) => Math.round(value * 100) / 100;
+
+/**
+ * Why a result ranked, when the search explains it: the parts its score adds up from, the words it matched in
+ * each field, words it learned from use, and related words it matched through the vocabulary bridge.
+ */
+function Explain({ explanation }) {
+  if (!explanation) return null;
+  const { parts = {}, fields = {}, learned = [], related = [], skillBoost } = explanation;
+  return html`<details class="explain" open>
     <summary>Why it ranked</summary>
-    <${Json} value=${explain} label="ranking explanation" />
+    <dl class="facts small">
+      <dt>Score</dt>
+      <dd>
+        ${Object.entries(parts)
+          .map(([part, value]) => `${part} ${round(value)}`)
+          .join(" + ")}${skillBoost !== undefined ? ` (× ${skillBoost}, a skill)` : ""}
+      </dd>
+      ${Object.entries(fields).map(
+        ([field, terms]) => html`<dt>In ${field}</dt><dd><code>${terms.join(" ")}</code></dd>`,
+      )}
+      ${learned.length > 0 && html`<dt>Learned</dt><dd>${learned.map((l) => `${l.term} (${round(l.strength)})`).join(", ")}</dd>`}
+      ${related.length > 0 && html`<dt>Related words</dt><dd><code>${related.join(" ")}</code></dd>`}
+    </dl>
   </details>`;
 }
 
@@ -67,6 +85,7 @@ function SearchResult({ result, best }) {
     <div class="result-head">
       <code class="tool-name">${result.name}</code>
       <${Badge} kind=${result.kind === "skill" ? "info" : "muted"}>${result.kind}<//>
+      ${result.match && html`<${Badge} kind="info" title=${result.match === "related" ? "matched through related words" : "matched through words learned from use"}>${result.match}<//>`}
       ${result.lookalike && html`<${Badge} kind="bad" title=${`looks like ${result.lookalike}`}>lookalike<//>`}
       ${annotations.map(([k]) => html`<${Badge} kind="muted">${k.replace(/Hint$/, "")}<//>`)}
       <span class="score" title="BM25 score">
@@ -82,7 +101,7 @@ function SearchResult({ result, best }) {
           html`<p class="muted small">No answer observed yet (probe it to learn its shape).</p>`
     }
     ${result.inputSchema && html`<details><summary>Input schema</summary><${Json} value=${result.inputSchema} label="input schema" /></details>`}
-    <${Explain} explain=${result.explain ?? result.why} />
+    <${Explain} explanation=${result.explanation} />
   </li>`;
 }
 
@@ -99,6 +118,7 @@ export function SearchPage() {
         query: form.query,
         detail: form.detail,
         limit: Number(form.limit),
+        explain: true,
         ...(form.server && { server: form.server }),
       };
       setAnswer({ busy: false, data: await api("search", { method: "POST", body }), query: form.query });
@@ -136,6 +156,10 @@ export function SearchPage() {
         ${results.length} of ${answer.data.total} matches for “${answer.query}”
         ${answer.data.connecting?.length ? ` (${answer.data.connecting.join(", ")} still connecting)` : ""}
       </p>
+      ${
+        answer.data.bridged?.length > 0 &&
+        html`<p class="note">No tool uses ${answer.data.bridged.map((b) => html`“${b.word}” (searched as ${b.related.join(", ")}) `)}</p>`
+      }
       <ol class="results">${results.map((r) => html`<${SearchResult} result=${r} best=${best} />`)}</ol>`
     }
   </section>`;

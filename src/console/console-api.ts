@@ -76,6 +76,9 @@ const skillName = z.string().regex(SKILL_NAME, "must be a skill name (^[a-z][a-z
 const version = z.coerce.number().int().min(1);
 const runId = z.string().min(1).max(200);
 
+/** search_tools' own input; the console always asks why each result ranked (where the search can say). */
+const consoleSearch = searchToolsInput.extend({ explain: z.boolean().default(true) });
+
 const schemas = {
   skillParams: z.strictObject({ name: skillName }),
   versionParams: z.strictObject({ name: skillName, version }),
@@ -149,7 +152,7 @@ export function createConsoleApi(gateway: Gateway, logger: Logger): ConsoleApi {
   const routes: Route[] = [
     route("GET", "/api/servers", async () => ({ body: { servers: gateway.status().map(serverView) } })),
     route("POST", "/api/search", async ({ body }) => {
-      const input = parse(searchToolsInput, await body(), "search");
+      const input = parse(consoleSearch, await body(), "search");
       return { body: await gateway.search(input) };
     }),
     route("GET", "/api/skills", async () => ({

@@ -44,7 +44,10 @@ describe("the console from the command line", () => {
       () => /console (?:for \S+ )?at (http:\/\/\S+\/)/.exec(log)?.[1],
       "the console's URL",
     );
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // The exit code, or the signal that killed it and the log, so a failure says why.
+    const exited = new Promise<number | string>((resolve) =>
+      child.once("exit", (code, signal) => resolve(code ?? `killed by ${signal}; log: ${log}`)),
+    );
     return {
       url,
       async stop() {
