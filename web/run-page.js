@@ -4,24 +4,49 @@ import { api } from "./api.js";
 import { html, useState } from "./vendor/preact-htm.js";
 import { Ago, Badge, Code, ErrorBox, formatMs, Json, Loading, Status, useApi } from "./widgets.js";
 
-/** A step and, when it has them, its nested steps (skills calling skills), however deep. */
+/** A saved skill that a step called, with its own steps (skills calling skills). */
+function NestedRun({ run, longest }) {
+  return html`<li class="nested-run">
+    <div class="step-head">
+      <span class="label">calls</span>
+      <a href=${`#/skills/${encodeURIComponent(run.skill)}`}><code>${run.skill}</code></a> v${run.version}
+      <${Status} status=${run.status} />
+      <span class="step-ms">${formatMs(run.ms)}</span>
+    </div>
+    ${run.input !== undefined && html`<div class="small"><span class="label">input</span> <code>${run.input}</code></div>`}
+    ${run.error && html`<div class="small error-text">${run.error}</div>`}
+    ${run.steps?.length > 0 && html`<ol class="timeline nested">${run.steps.map((s) => html`<${Step} step=${s} longest=${longest} />`)}</ol>`}
+  </li>`;
+}
+
+/** A step and, when it has them, the saved skills it called with their own steps, however deep. */
 function Step({ step, longest }) {
   const width = longest > 0 && !step.replayed ? Math.max(2, Math.round((step.ms / longest) * 100)) : 2;
-  const calls = step.calls ?? (Array.isArray(step.tools) ? step.tools : undefined);
+  const calls = step.calls ?? step.tools;
+  const children = Array.isArray(step.children) ? step.children : [];
   return html`<li class=${`step${step.replayed ? " replayed" : ""}`} data-step=${step.index}>
     <div class="step-head">
       <span class="step-index">${step.index}</span>
       <strong class="step-label">${step.label}</strong>
-      ${step.replayed ? html`<${Badge} kind="info" title="value replayed from the record; nothing called">replayed<//>` : html`<${Badge} kind="ok">live<//>`}
+      ${
+        step.open
+          ? html`<${Badge} kind="wait" title="began and did not complete">open<//>`
+          : step.replayed
+            ? html`<${Badge} kind="info" title="value replayed from the record; nothing called">replayed<//>`
+            : html`<${Badge} kind="ok">live<//>`
+      }
       <span class="step-ms">${step.replayed ? "—" : formatMs(step.ms)}</span>
     </div>
     <div class="bar" aria-hidden="true"><span class="fill" style=${{ width: `${width}%` }}></span></div>
-    <div class="step-shape"><span class="label">shape</span> <code>${step.shape}</code></div>
+    ${step.shape !== undefined && html`<div class="step-shape"><span class="label">shape</span> <code>${step.shape}</code></div>`}
     ${calls !== undefined && html`<div class="small"><span class="label">calls</span> ${Array.isArray(calls) ? calls.join(", ") || "none" : calls}</div>`}
     ${
-      Array.isArray(step.children) &&
-      step.children.length > 0 &&
-      html`<ol class="timeline nested">${step.children.map((c) => html`<${Step} step=${c} longest=${longest} />`)}</ol>`
+      children.length > 0 &&
+      html`<ol class="timeline nested">${children.map((c) =>
+        Array.isArray(c.steps)
+          ? html`<${NestedRun} run=${c} longest=${longest} />`
+          : html`<${Step} step=${c} longest=${longest} />`,
+      )}</ol>`
     }
   </li>`;
 }

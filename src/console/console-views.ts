@@ -92,27 +92,34 @@ export function runSummary(run: RunRecord) {
   };
 }
 
-/** What the timeline shows of a step; never its anchored value (it may be large, and stays in the store for a resume). */
-const STEP_FIELDS = [
+/**
+ * What the timeline shows of a step, and of a saved skill a step called (its `steps` nested under the step's
+ * `children`); never a step's anchored value (it may be large, and stays in the store for a resume).
+ */
+const NODE_FIELDS = [
   "index",
   "label",
   "ms",
   "shape",
   "replayed",
+  "open",
   "calls",
   "tools",
   "skill",
   "version",
+  "input",
+  "status",
   "error",
 ];
 
-/** A step as the timeline shows it; nested steps (`children`, skills calling skills) keep the same form, however deep. */
-function stepView(step: unknown): unknown {
-  if (step === null || typeof step !== "object" || Array.isArray(step)) return step;
-  const fields = step as Record<string, unknown>;
+/** A step, or a nested skill's run, as the timeline shows it: nested steps keep the same form, however deep. */
+function stepView(node: unknown): unknown {
+  if (node === null || typeof node !== "object" || Array.isArray(node)) return node;
+  const fields = node as Record<string, unknown>;
   const view: Record<string, unknown> = {};
-  for (const key of STEP_FIELDS) if (fields[key] !== undefined) view[key] = fields[key];
+  for (const key of NODE_FIELDS) if (fields[key] !== undefined) view[key] = fields[key];
   if (Array.isArray(fields.children)) view.children = fields.children.map(stepView);
+  if (Array.isArray(fields.steps)) view.steps = fields.steps.map(stepView);
   return view;
 }
 
