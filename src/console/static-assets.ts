@@ -98,7 +98,7 @@ export function createStaticAssets(): StaticAssets {
         res.end(
           file
             ? "Method not allowed: the console's pages take GET."
-            : "Not found: the console is at / and the MCP endpoint at /mcp.",
+            : "Not found: the console is at /, its API under /api/.",
         );
         return;
       }
