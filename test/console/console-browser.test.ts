@@ -225,6 +225,8 @@ describe.skipIf(!hasChromium)("the web console in a real browser", { timeout: 60
     expect(await focused()).toBe("Search");
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Search playground" }).waitFor();
+    // The new page's main region takes the focus, so the next Tab reaches its first field.
+    await expect.poll(() => page.evaluate("document.activeElement?.id")).toBe("main");
     await page.keyboard.press("Tab");
     await page.keyboard.type("read a text file");
     await page.keyboard.press("Enter");
