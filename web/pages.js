@@ -188,7 +188,11 @@ export function SkillsPage() {
                   </div>
                   <p class="description">${s.description}</p>
                   <p class="small muted">
-                    ${s.tools.length ? `calls ${s.tools.map((t) => t.name).join(", ")}` : "calls no tools by name"} · saved <${Ago} at=${s.updatedAt} />
+                    ${
+                      s.tools.length + s.skills.length > 0
+                        ? `calls ${[...s.skills.map((c) => `skill ${c.name}`), ...s.tools.map((t) => t.name)].join(", ")}`
+                        : "calls no tools by name"
+                    } · saved <${Ago} at=${s.updatedAt} />
                   </p>
                 </li>`,
               )}

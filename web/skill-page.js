@@ -28,6 +28,29 @@ function ToolsTable({ tools }) {
   </table></div>`;
 }
 
+const CALLEE_TEXT = {
+  pinned: "the version it was saved with",
+  changed: "re-saved since: runs use the current version, and say so in their warnings",
+  missing: "no longer saved: a run fails when it calls it",
+};
+
+function SkillsTable({ skills }) {
+  return html`<div class="table-wrap"><table class="pins">
+    <thead><tr><th scope="col">Skill</th><th scope="col">Pinned version</th><th scope="col">Now</th></tr></thead>
+    <tbody>${skills.map(
+      (s) => html`<tr data-callee=${s.status}>
+        <th scope="row"><a href=${`#/skills/${encodeURIComponent(s.name)}`}><code>${s.name}</code></a></th>
+        <td>v${s.pinned}</td>
+        <td>
+          <${Badge} kind=${s.status === "pinned" ? "ok" : "bad"} title=${CALLEE_TEXT[s.status]}>${s.status}<//>
+          ${s.current !== undefined && html` now v${s.current}`}
+          ${s.status !== "pinned" && html`<div class="small warn-text">${CALLEE_TEXT[s.status]}</div>`}
+        </td>
+      </tr>`,
+    )}</tbody>
+  </table></div>`;
+}
+
 function Diff({ name, versions }) {
   const numbers = versions.map((v) => v.version);
   const last = numbers.at(-1);
@@ -157,10 +180,15 @@ export function SkillPage({ name }) {
         ? !error && html`<${Loading} what="the skill" />`
         : html`<p class="description">${skill.description}</p>
           <p class="small muted">Saved <${Ago} at=${skill.updatedAt} />, first <${Ago} at=${skill.createdAt} />${skill.fromRun ? html` · from run <a href=${`#/runs/${skill.fromRun}`}><code>${skill.fromRun.slice(0, 8)}</code></a>` : ""}</p>
-          ${skill.drift > 0 && html`<div class="warning" role="alert">${skill.drift} pinned tool(s) changed or went missing since this version was saved.</div>`}
+          ${skill.drift > 0 && html`<div class="warning" role="alert">${skill.drift} pinned tool(s) or skill(s) changed or went missing since this version was saved.</div>`}
           ${skill.computedCalls && html`<div class="warning">It names some tools at run time: they could not be checked or pinned, so it is never marked read-only.</div>`}
           <h2>Tools it calls</h2>
           <${ToolsTable} tools=${skill.tools} />
+          ${skill.skills.length > 0 && html`<h2>Skills it calls</h2><${SkillsTable} skills=${skill.skills} />`}
+          ${
+            skill.usedBy.length > 0 &&
+            html`<p class="small">Used by ${skill.usedBy.map((n, i) => html`${i > 0 ? ", " : ""}<a href=${`#/skills/${encodeURIComponent(n)}`}><code>${n}</code></a>`)}</p>`
+          }
           <h2>Annotations</h2>
           <p>${Object.entries(skill.annotations).map(([k, v]) => html`<${Badge} kind=${v ? "info" : "muted"}>${k}: ${String(v)}<//> `)}</p>
           <h2>Code (v${skill.version})</h2>

@@ -156,12 +156,15 @@ export function createConsoleApi(gateway: Gateway, logger: Logger): ConsoleApi {
       return { body: await gateway.search(input) };
     }),
     route("GET", "/api/skills", async () => ({
-      body: { skills: gateway.skills.list().map((s) => skillSummary(s, gateway.catalog)) },
+      body: {
+        skills: gateway.skills.list().map((s) => skillSummary(s, gateway.catalog, gateway.skills.get)),
+      },
     })),
     route("GET", "/api/skills/:name", async ({ params }) => {
       const { name } = parse(schemas.skillParams, params, "skill name");
       const skill = skillOf(name);
-      return { body: skillDetail(skill, await gateway.skills.versions(name), gateway.catalog) };
+      const versions = await gateway.skills.versions(name);
+      return { body: skillDetail(skill, versions, gateway.catalog, gateway.skills.list()) };
     }),
     route("GET", "/api/skills/:name/versions/:version", async ({ params }) => {
       const { name, version } = parse(schemas.versionParams, params, "skill version");

@@ -27,11 +27,27 @@ function pinView(name: string, pin: string, catalog: Catalog) {
   };
 }
 
-export function skillSummary(skill: Skill, catalog: Catalog) {
-  const effects = skillEffects(skill, catalog);
+/** A saved skill a skill calls, pinned to the version it had at save time: the same now, re-saved, or gone. */
+function calleeView(name: string, pinned: number, lookup: SkillLookup) {
+  const now = lookup(name);
+  return {
+    name,
+    pinned,
+    status: !now ? ("missing" as const) : now.version === pinned ? ("pinned" as const) : ("changed" as const),
+    ...(now && now.version !== pinned && { current: now.version }),
+  };
+}
+
+export type SkillLookup = (name: string) => Skill | undefined;
+
+export function skillSummary(skill: Skill, catalog: Catalog, lookup: SkillLookup) {
+  const effects = skillEffects(skill, catalog, lookup);
   const tools = Object.entries(skill.tools)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, pin]) => pinView(name, pin, catalog));
+  const skills = Object.entries(skill.skills ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, pinned]) => calleeView(name, pinned, lookup));
   return {
     name: skill.name,
     description: skill.description,
@@ -39,16 +55,19 @@ export function skillSummary(skill: Skill, catalog: Catalog) {
     createdAt: skill.createdAt,
     updatedAt: skill.updatedAt,
     tools,
+    skills,
     annotations: effects.annotations,
     computedCalls: effects.computedCalls,
     writes: effects.annotations.readOnlyHint !== true,
-    drift: tools.filter((t) => t.status !== "pinned").length,
+    drift: [...tools, ...skills].filter((t) => t.status !== "pinned").length,
   };
 }
 
-export function skillDetail(skill: Skill, versions: Skill[], catalog: Catalog) {
+export function skillDetail(skill: Skill, versions: Skill[], catalog: Catalog, all: Skill[]) {
+  const lookup: SkillLookup = (name) => all.find((s) => s.name === name);
   return {
-    ...skillSummary(skill, catalog),
+    ...skillSummary(skill, catalog, lookup),
+    usedBy: all.filter((s) => s.skills?.[skill.name] !== undefined).map((s) => s.name),
     inputSchema: skill.inputSchema,
     ...(skill.fromRun !== undefined && { fromRun: skill.fromRun }),
     code: skill.code,

@@ -43,6 +43,7 @@ describe.skipIf(!hasChromium)("the web console in a real browser", { timeout: 60
   let browser: Browser;
   let page: Page;
   let failedRun: string;
+  let nestedRun: string;
   const problems: string[] = [];
 
   beforeAll(async () => {
@@ -63,6 +64,21 @@ describe.skipIf(!hasChromium)("the web console in a real browser", { timeout: 60
       });
       expect(saved.isError, JSON.stringify(saved.content)).toBeFalsy();
     }
+    // A skill that calls the skill, and a run of it: the called skill's steps nest under the calling step.
+    const composed = await server.call("save_skill", {
+      name: "add-twice",
+      description: "Adds and remembers twice, through add-and-remember.",
+      code: `export default async function run(input, { call, step }) {
+  const first = await step("first", () => call("add-and-remember", { a: 1 }));
+  const second = await step("second", () => call("add-and-remember", { a: 2 }));
+  return { first, second };
+}
+`,
+    });
+    expect(composed.isError, JSON.stringify(composed.content)).toBeFalsy();
+    const nested = await server.call("run_skill", { name: "add-twice" });
+    expect(nested.isError, JSON.stringify(nested.content)).toBeFalsy();
+    nestedRun = (nested.structuredContent as RunView).runId;
     // A run that fails at its second step: the note it reads is not there yet.
     const failed = await server.call("run_skill", {
       code: `export default async function run(input, { call, step }) {
@@ -210,6 +226,18 @@ describe.skipIf(!hasChromium)("the web console in a real browser", { timeout: 60
     expect(await steps.nth(1).locator(".badge").textContent()).toBe("live");
     expect(await page.locator(".json").first().textContent()).toContain("written after the failure");
     await shot("run-resumed");
+  });
+
+  it("shows a skill that calls a skill: its pinned callee, and the callee's steps nested in the run", async () => {
+    await open("#/skills/add-twice");
+    await page.locator('tr[data-callee="pinned"]').waitFor();
+    expect(await page.locator('tr[data-callee="pinned"] th').textContent()).toBe("add-and-remember");
+    await open(`#/runs/${nestedRun}`);
+    const calls = page.locator(".nested-run");
+    await expect.poll(() => calls.count()).toBe(2);
+    expect(await calls.first().locator(".step-label").allTextContents()).toEqual(["add", "remember"]);
+    expect(await calls.first().locator(".step-head .badge").first().textContent()).toBe("ok");
+    await shot("run-nested");
   });
 
   it("is usable from the keyboard alone, and at phone width", async () => {
