@@ -57,10 +57,10 @@ const round = (value) => Math.round(value * 100) / 100;
  * Why a result ranked, when the search explains it: the parts its score adds up from, the words it matched in
  * each field, words it learned from use, and related words it matched through the vocabulary bridge.
  */
-function Explain({ explanation }) {
+function Explain({ explanation, open }) {
   if (!explanation) return null;
   const { parts = {}, fields = {}, learned = [], related = [], skillBoost } = explanation;
-  return html`<details class="explain" open>
+  return html`<details class="explain" open=${open}>
     <summary>Why it ranked</summary>
     <dl class="facts small">
       <dt>Score</dt>
@@ -78,7 +78,7 @@ function Explain({ explanation }) {
   </details>`;
 }
 
-function SearchResult({ result, best }) {
+function SearchResult({ result, best, first }) {
   const share = best > 0 ? Math.max(4, Math.round((result.score / best) * 100)) : 0;
   const annotations = Object.entries(result.annotations ?? {}).filter(([, v]) => v === true);
   return html`<li class="result">
@@ -101,7 +101,7 @@ function SearchResult({ result, best }) {
           html`<p class="muted small">No answer observed yet (probe it to learn its shape).</p>`
     }
     ${result.inputSchema && html`<details><summary>Input schema</summary><${Json} value=${result.inputSchema} label="input schema" /></details>`}
-    <${Explain} explanation=${result.explanation} />
+    <${Explain} explanation=${result.explanation} open=${first} />
   </li>`;
 }
 
@@ -160,7 +160,7 @@ export function SearchPage() {
         answer.data.bridged?.length > 0 &&
         html`<p class="note">No tool uses ${answer.data.bridged.map((b) => html`“${b.word}” (searched as ${b.related.join(", ")}) `)}</p>`
       }
-      <ol class="results">${results.map((r) => html`<${SearchResult} result=${r} best=${best} />`)}</ol>`
+      <ol class="results">${results.map((r, i) => html`<${SearchResult} result=${r} best=${best} first=${i === 0} />`)}</ol>`
     }
   </section>`;
 }
