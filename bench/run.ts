@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer,durability,console] [--out file.md]
+ * npm run bench [-- --quick] [--only surface,search-speed,search-quality,call-overhead,skills,startup,first-answer,durability,console,scale-out] [--out file.md]
  *
  * Measures Skillsmith against a baseline in the same run, prints one table, and writes it with the machine,
  * Node version and date: a full run to bench/RESULTS.md, a quick or partial one to bench/.tmp/ (unless --out).
@@ -22,6 +22,7 @@ import { callOverhead } from "./rows/call-overhead.js";
 import { consolePage } from "./rows/console.js";
 import { durability } from "./rows/durability.js";
 import { firstAnswer } from "./rows/first-answer.js";
+import { scaleOut } from "./rows/scale-out.js";
 import { searchQuality } from "./rows/search-quality.js";
 import { searchSpeed } from "./rows/search-speed.js";
 import { skills } from "./rows/skills.js";
@@ -39,6 +40,7 @@ const GROUPS: RowGroup[] = [
   firstAnswer,
   durability,
   consolePage,
+  scaleOut,
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -90,7 +90,8 @@ async function importedPackages(distFiles) {
   const patterns = [
     /\b(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']/g,
     /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
-    /\bimport\s*["']([^"']+)["']/g,
+    // A bare `import "x";` starts a statement: the same words inside a string or a comment are not one.
+    /(?:^|[;}])\s*import\s*["']([^"']+)["']/gm,
     /(?:\brequire|\))\(\s*["']([^"']+)["']\s*\)/g,
   ];
   for (const file of distFiles) {

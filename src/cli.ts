@@ -23,6 +23,8 @@ Usage:
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
   skillsmith skills  [--config mcp.json]                 list the saved skills
+  skillsmith skills  export <dir> | import <dir>         copy every skill, every version, from the store
+                                                         (redis://… or the skills folder) to a folder, or back
   skillsmith run     <skill> | --code file.js [--input '{"a": 1}'] [--resume runId]
                                                          run a saved skill, or code ad hoc, a line per step
   skillsmith save    <name> --from-run <runId> --description "…" [--overwrite]
@@ -32,6 +34,7 @@ Usage:
 Options:
   --config, -c   path to mcp.json (default: $SKILLSMITH_CONFIG, else ./mcp.json)
   --log-level    debug | info | warn | error (default: info; logs go to stderr)
+  --log-format   text | json (default: text; json: one object a line, for log collectors)
   --help, -h     show this help
   --version, -v  show the version`;
 
@@ -45,6 +48,7 @@ const OPTIONS = {
   server: { type: "string" },
   limit: { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   "allow-side-effects": { type: "boolean" },
   fresh: { type: "boolean" },
   input: { type: "string" },
@@ -169,8 +173,15 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
   ],
   [
     "skills",
-    async ({ logger, config }) =>
-      (await import("./cli/skills-command.js")).skillsCommand(await config(), io, logger),
+    async ({ rest, logger, config }) => {
+      const [action, dir, ...extra] = rest;
+      if (action === undefined)
+        return (await import("./cli/skills-command.js")).skillsCommand(await config(), io, logger);
+      if ((action !== "export" && action !== "import") || dir === undefined || extra.length > 0)
+        throw usage("skills takes no arguments, or export <dir> or import <dir>");
+      const { skillsTransferCommand } = await import("./cli/skills-transfer-command.js");
+      return skillsTransferCommand(await config(), action, dir, io, logger);
+    },
   ],
   [
     "run",
@@ -221,9 +232,16 @@ async function main(argv: string[]): Promise<number> {
   const level = (values["log-level"] ?? process.env.SKILLSMITH_LOG_LEVEL ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(level))
     throw usage(`--log-level must be debug, info, warn or error`);
+  const format = values["log-format"] ?? process.env.SKILLSMITH_LOG_FORMAT ?? "text";
+  if (format !== "text" && format !== "json") throw usage("--log-format must be text or json");
   // An empty SKILLSMITH_CONFIG counts as unset.
   const configPath = values.config ?? (process.env.SKILLSMITH_CONFIG || "mcp.json");
-  return run({ rest, values, logger: createLogger(level), config: () => loadConfig(configPath) });
+  return run({
+    rest,
+    values,
+    logger: createLogger(level, undefined, format),
+    config: () => loadConfig(configPath),
+  });
 }
 
 class UsageError extends Error {}

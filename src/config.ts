@@ -95,6 +95,13 @@ const httpSchema = z.strictObject({
     .max(7 * 24 * 3600 * 1000)
     .default(30 * 60_000),
   maxSessions: z.int().min(1).max(100_000).default(1000),
+  /**
+   * `local`: sessions live in this process (one instance, or a balancer with session affinity); `shared`: in the
+   * store too, so any instance serves any session (default with a redis:// store); `stateless`: no sessions.
+   */
+  sessions: z.enum(["local", "shared", "stateless"]).optional(),
+  /** /healthz, /readyz and /metrics answer without the bearer token from anywhere (default: only from loopback). */
+  opsWithoutToken: z.boolean().default(false),
 });
 
 const skillsmithSchema = z.strictObject({
@@ -125,7 +132,9 @@ const configFileSchema = z.object({
 
 export type ServerOptions = z.infer<typeof serverOptionsSchema>;
 export type SandboxOptions = z.infer<typeof sandboxSchema>;
-export type HttpServingOptions = z.infer<typeof httpSchema>;
+export type HttpServingOptions = Omit<z.infer<typeof httpSchema>, "sessions"> & {
+  sessions: "local" | "shared" | "stateless";
+};
 
 export type StdioServerConfig = {
   kind: "stdio";
@@ -241,6 +250,13 @@ export function parseConfig(
     );
   }
 
+  const sharedStore = /^rediss?:\/\//.test(skillsmith.store);
+  if (skillsmith.http.sessions === "shared" && !sharedStore) {
+    throw invalid(file, [
+      `skillsmith.http.sessions: "shared" keeps sessions in a store every instance reaches: set skillsmith.store to redis://host:port, or use "local" (one instance, or a balancer with affinity) or "stateless"`,
+    ]);
+  }
+
   const resolve = (p: string) => path.resolve(baseDir, p);
   const servers = Object.entries(mcpServers).map(([name, entry]): ServerConfig => {
     const options = skillsmith.servers[name] ?? defaultServerOptions;
@@ -271,7 +287,10 @@ export function parseConfig(
     startupWaitMs: skillsmith.startupWaitMs,
     searchWaitMs: skillsmith.searchWaitMs,
     secrets: [...secrets],
-    http: skillsmith.http,
+    http: {
+      ...skillsmith.http,
+      sessions: skillsmith.http.sessions ?? (sharedStore ? "shared" : "local"),
+    },
     shutdownGraceMs: skillsmith.shutdownGraceMs,
   };
 }

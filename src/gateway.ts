@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { createToolCalls } from "./calls/tool-calls.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.js";
 import { createSnapshots } from "./catalog/snapshots.js";
@@ -8,16 +9,18 @@ import type { ServerStatus } from "./downstream/connection.js";
 import { createPool, type Pool, type PoolOptions } from "./downstream/pool.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { META_TOOL_NAMES } from "./meta-tool-names.js";
+import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
 import { createSearch, type SearchInput, type SearchOutput } from "./search/search.js";
 import { createObservations } from "./shapes/observations.js";
 import { skillEffects } from "./skills/annotations.js";
 import { createSkillRunner, type SkillRunner } from "./skills/runner.js";
 import { createSandbox } from "./skills/sandbox/sandbox.js";
-import { createSkillStore } from "./skills/skill-store.js";
+import { openSkillStore } from "./skills/skill-transfer.js";
 import { createSkills, type Skills } from "./skills/skills.js";
 import { watchSkills } from "./skills/skills-watcher.js";
-import { createStateStore } from "./store/state-store.js";
+import { SKILLS_CHANNEL } from "./skills/stored-skill-store.js";
+import { createStateStore, displayUrl, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
 export type { RootsSource } from "./client-roots.js";
@@ -41,6 +44,8 @@ export interface Gateway {
   readonly skills: Skills;
   /** Run records: one by id, or the most recent (for the console). */
   readonly runs: Pick<SkillRunner, "record" | "recent">;
+  /** Prometheus metrics, reported to by the call, search, probe and run paths. */
+  readonly metrics: Metrics;
   /** Loads snapshots (so search answers at once), then starts connecting every server in the background. */
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
@@ -56,6 +61,10 @@ export interface Gateway {
   /** A client said its roots changed: the servers are told, and ask again. */
   rootsChanged(): void;
   status(): ServerStatus[];
+  /** The state store: shared HTTP sessions live in it too, and readiness asks it for a round trip. */
+  readonly store: StateStore;
+  /** The store's URL without a password. */
+  readonly storeUrl: string;
   close(): Promise<void>;
 }
 
@@ -66,7 +75,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const enabled = config.servers.filter((s) => !s.options.disabled).map((s) => s.name);
   const catalog = createCatalog(enabled);
   const snapshots = createSnapshots(config.registryDir, catalog, logger);
-  const store = createStateStore(config.store, logger);
+  const metrics = createMetrics(
+    { sandbox: () => sandbox.stats() },
+    { processMetrics: options.serving ?? false },
+  );
+  const { observer } = metrics;
+  const store = createStateStore(config.store, logger, { onFailure: (ns) => observer.storeError(ns) });
   const observations = createObservations(store, logger);
   const optionsOf = new Map(config.servers.map((s) => [s.name, s.options]));
   const roots = createClientRoots(logger, () => pool.rootsChanged());
@@ -86,13 +100,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   const sandbox = createSandbox({ workers: config.sandbox.workers, logger });
-  const calls = createToolCalls({ catalog, pool, observations, logger });
+  const calls = createToolCalls({ catalog, pool, observations, logger, observer });
   const serverOptions = (server: string) => {
     const found = optionsOf.get(server);
     if (!found) throw new Error(`no options for server "${server}"`);
     return found;
   };
-  const skillStore = createSkillStore(config.skillsDir, logger, store);
+  // On a store other hosts share, skills live in it; otherwise in the folder (the human-readable copy).
+  const skillStore = openSkillStore(config.skillsDir, store, logger);
   const runner = createSkillRunner({
     sandbox,
     store,
@@ -105,6 +120,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const skills = createSkills({
     store: skillStore,
+    reloadOnMiss: store.shared,
+    observer,
     sandbox,
     runner,
     catalog,
@@ -129,27 +146,53 @@ export function createGateway(options: GatewayOptions): Gateway {
     usedBy: (name) => skills.usedBy(name),
   });
 
+  const reload = () =>
+    void skills
+      .load()
+      .catch((error: unknown) => logger.warn(`could not reload the skills: ${String(error)}`));
   let stopWatching = () => {};
   return {
     catalog,
     pool,
     skills,
     runs: runner,
+    metrics,
     async start() {
       await snapshots.restore(enabled);
       await skills.load();
       if (options.serving) {
+        if (store.shared) await mentionFolderSkills(config.skillsDir, logger);
         sandbox.warm();
-        stopWatching = await watchSkills(config.skillsDir, skills, logger);
+        // A save on any instance is announced on the store's channel; a save in a shared folder shows in it.
+        stopWatching = store.shared
+          ? store.subscribe(SKILLS_CHANNEL, reload, reload)
+          : await watchSkills(config.skillsDir, skills, logger);
       }
       pool.start();
     },
     settled: () => pool.settled(),
-    search,
-    probe: (request, context) => prober.probe(request, context),
+    async search(input) {
+      const started = performance.now();
+      const found = await search(input);
+      observer.search(performance.now() - started);
+      return found;
+    },
+    async probe(request, context) {
+      const started = performance.now();
+      try {
+        const result = await prober.probe(request, context);
+        observer.probe("ok", performance.now() - started);
+        return result;
+      } catch (error) {
+        observer.probe("failed", performance.now() - started);
+        throw error;
+      }
+    },
     offerRoots: (source) => roots.offer(source),
     rootsChanged: () => pool.rootsChanged(),
     status: () => pool.status(),
+    store,
+    storeUrl: displayUrl(config.store),
     async close() {
       stopWatching();
       await sandbox.close();
@@ -158,4 +201,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       await store.close();
     },
   };
+}
+
+/** With a shared store the folder is not read: say so once when it holds skills, and how to bring them in. */
+async function mentionFolderSkills(dir: string, logger: Logger): Promise<void> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const count = files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).length;
+  if (count === 0) return;
+  logger.info(
+    `${count} skill(s) in ${dir} are not served: with a redis:// store, skills live in the store. ` +
+      `Copy them in with: skillsmith skills import ${dir}`,
+  );
 }

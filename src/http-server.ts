@@ -5,9 +5,13 @@ import type { HttpServingOptions } from "./config.js";
 import type { ConsoleHandler } from "./console/console-routes.js";
 import { errorMessage, SkillsmithError } from "./errors.js";
 import type { Gateway } from "./gateway.js";
+import { createAnswerRelay } from "./http/answer-relay.js";
 import { createGuard, LOOPBACK } from "./http/guard.js";
 import { readJsonBody } from "./http/json-body.js";
+import { OPS_PATHS, serveOps } from "./http/ops-routes.js";
+import { createSessionDirectory } from "./http/session-directory.js";
 import { createSessions, type Sessions } from "./http/sessions.js";
+import { createStatelessRequests, type StatelessRequests } from "./http/stateless.js";
 import type { Logger } from "./logger.js";
 import { drainRequests } from "./shutdown.js";
 
@@ -59,7 +63,20 @@ function sessionIdOf(req: IncomingMessage): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
-async function post(req: IncomingMessage, res: ServerResponse, sessions: Sessions, maxBodyBytes: number) {
+/** A request from this host, not relayed by a proxy on it (which would make every client look local). */
+function fromLoopback(req: IncomingMessage): boolean {
+  const peer = req.socket.remoteAddress ?? "";
+  const local = peer === "::1" || peer.startsWith("127.") || peer.startsWith("::ffff:127.");
+  return local && req.headers["x-forwarded-for"] === undefined && req.headers.forwarded === undefined;
+}
+
+async function post(
+  req: IncomingMessage,
+  res: ServerResponse,
+  sessions: Sessions,
+  maxBodyBytes: number,
+  stateless?: StatelessRequests,
+) {
   const body = await readJsonBody(req, maxBodyBytes);
   if (body.kind === "gone") return;
   if (body.kind === "tooLarge") {
@@ -74,6 +91,10 @@ async function post(req: IncomingMessage, res: ServerResponse, sessions: Session
   }
   if (body.kind === "invalid") {
     refuse(res, 400, -32700, `Parse error: the request body is not JSON (${body.reason}).`);
+    return;
+  }
+  if (stateless) {
+    await stateless.serve(req, res, body.value);
     return;
   }
   const id = sessionIdOf(req);
@@ -118,7 +139,17 @@ export async function startHttpServer(
     );
   }
   const { limits } = options;
-  const sessions = createSessions(gateway, limits, logger);
+  const directory =
+    limits.sessions === "shared" ? createSessionDirectory(gateway.store, limits.sessionIdleMs) : undefined;
+  const sessions = createSessions(
+    gateway,
+    limits,
+    logger,
+    directory ? { directory, answers: createAnswerRelay(gateway.store, logger) } : {},
+  );
+  const stateless = limits.sessions === "stateless" ? createStatelessRequests(gateway, logger) : undefined;
+  const sessionCount = () => sessions.count() + (stateless?.count() ?? 0);
+  gateway.metrics.countSessions(sessionCount);
   // Off loopback the token guards the door; on loopback the Host header must name loopback too (DNS rebinding).
   const guard = createGuard(options);
   let draining = false;
@@ -129,7 +160,15 @@ export async function startHttpServer(
       refuse(res, hostRefused.status, -32000, hostRefused.message);
       return;
     }
-    const path = req.url?.split("?")[0];
+    const path = req.url?.split("?")[0] ?? "";
+    if (routes.mcp && OPS_PATHS.has(path)) {
+      // Health and metrics: open to this host's own monitoring (not through a proxy on it), else like /mcp.
+      const refused =
+        !options.token || limits.opsWithoutToken || fromLoopback(req) ? undefined : guard.caller(req);
+      if (refused) refuse(res, refused.status, -32000, refused.message, refused.headers);
+      else await serveOps(path, req, res, gateway, { sessions: sessionCount, draining: () => draining });
+      return;
+    }
     if (path !== "/mcp" || !routes.mcp) {
       if (routes.console) await routes.console.handle(req, res, guard);
       else refuse(res, 404, -32000, "Not found: the MCP endpoint is /mcp");
@@ -154,8 +193,16 @@ export async function startHttpServer(
       );
       return;
     }
-    if (req.method === "POST") await post(req, res, sessions, limits.maxBodyBytes);
-    else if (req.method === "GET" || req.method === "DELETE") await getOrDelete(req, res, sessions);
+    if (req.method === "POST") await post(req, res, sessions, limits.maxBodyBytes, stateless);
+    else if (stateless && (req.method === "GET" || req.method === "DELETE")) {
+      refuse(
+        res,
+        405,
+        -32000,
+        `Method ${req.method} is not allowed: this gateway is stateless (skillsmith.http.sessions), it has no sessions or event streams; POST each request.`,
+        { allow: "POST" },
+      );
+    } else if (req.method === "GET" || req.method === "DELETE") await getOrDelete(req, res, sessions);
     else {
       refuse(res, 405, -32000, `Method ${req.method} is not allowed on /mcp; it takes ${ALLOW}.`, {
         allow: ALLOW,
@@ -184,8 +231,8 @@ export async function startHttpServer(
     consoleUrl: `http://${host}:${port}/`,
     async close(graceMs = 0) {
       draining = true;
-      await drainRequests(sessions.requests(), graceMs, logger);
-      await sessions.close();
+      await drainRequests([...sessions.requests(), ...(stateless?.requests() ?? [])], graceMs, logger);
+      await Promise.all([sessions.close(), stateless?.close()]);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Whatever is still open (an upload half sent, a stream of a closed session) ends with the server.
       server.closeAllConnections();

@@ -131,7 +131,8 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
       },
     };
     if (!tool) {
-      if (gateway.skills.get(name)) {
+      // A skill saved on another instance a moment ago may not be known here yet: `find` asks the store.
+      if (await gateway.skills.find(name)) {
         return runSkillTool(gateway, { name, input: request.params.arguments ?? {} }, context).catch(
           (error: unknown) => errorResult(error, `Skill '${name}' failed`),
         );

@@ -93,6 +93,20 @@ describe("parseConfig", () => {
     },
   );
 
+  it("shares HTTP sessions by default only with a Redis store, and refuses shared sessions without one", () => {
+    expect(parse({ mcpServers: {} }).http.sessions).toBe("local");
+    expect(parse({ mcpServers: {}, skillsmith: { store: "redis://h:6379" } }).http.sessions).toBe("shared");
+    const stateless = { store: "redis://h:6379", http: { sessions: "stateless" } };
+    expect(parse({ mcpServers: {}, skillsmith: stateless }).http.sessions).toBe("stateless");
+    const error = configError(() => parse({ mcpServers: {}, skillsmith: { http: { sessions: "shared" } } }));
+    expect(error.message).toContain("skillsmith.http.sessions");
+    expect(error.message).toMatch(/redis:\/\//);
+    const unknown = configError(() =>
+      parse({ mcpServers: {}, skillsmith: { http: { sessions: "sticky" } } }),
+    );
+    expect(unknown.message).toContain("skillsmith.http.sessions");
+  });
+
   it("refuses an empty command", () => {
     const error = configError(() => parse({ mcpServers: { a: { command: "" } } }));
     expect(error.message).toContain("mcpServers.a.command");

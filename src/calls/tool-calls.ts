@@ -7,6 +7,7 @@ import type { Pool } from "../downstream/pool.js";
 import { errorMessage, problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, describeErrors } from "../json-schema.js";
 import type { Logger } from "../logger.js";
+import { noObserver, type Observer } from "../ops/metrics.js";
 import type { Observations } from "../shapes/observations.js";
 import type { Shape } from "../shapes/shape.js";
 
@@ -51,6 +52,8 @@ export interface ToolCallsOptions {
   pool: Pool;
   observations: Observations;
   logger: Logger;
+  /** Told of every call's outcome and time (metrics). */
+  observer?: Observer;
 }
 
 const invalidArguments = (tool: string, problems: string[]) =>
@@ -60,6 +63,7 @@ const invalidArguments = (tool: string, problems: string[]) =>
 
 export function createToolCalls(options: ToolCallsOptions): ToolCalls {
   const { catalog, pool, observations, logger } = options;
+  const observer = options.observer ?? noObserver;
 
   function notFound(name: string): SkillsmithError {
     const words = name.replace(/[._-]+/g, " ").trim();
@@ -105,8 +109,16 @@ export function createToolCalls(options: ToolCallsOptions): ToolCalls {
     prepare,
     async invoke({ tool, args }, invokeOptions = {}) {
       const started = performance.now();
-      const result = await pool.call(tool.server, tool.tool, args, invokeOptions);
-      const tookMs = Math.round(performance.now() - started);
+      let result: CallToolResult;
+      try {
+        result = await pool.call(tool.server, tool.tool, args, invokeOptions);
+      } catch (error) {
+        observer.call(tool, "failed", performance.now() - started);
+        throw error;
+      }
+      const elapsed = performance.now() - started;
+      observer.call(tool, result.isError ? "error" : "ok", elapsed);
+      const tookMs = Math.round(elapsed);
       const value = result.isError ? null : payloadOf(result);
       const observed = result.isError
         ? Promise.resolve(undefined)

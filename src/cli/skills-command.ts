@@ -4,14 +4,18 @@ import type { Logger } from "../logger.js";
 import { skillEffects } from "../skills/annotations.js";
 import { type CommandIO, table } from "./io.js";
 
-/** Lists the saved skills, what each calls and which skills call it; reads the skills folder only, no server is started. */
+/**
+ * Lists the saved skills, what each calls and which skills call it; reads the skills folder (or the shared store)
+ * only, no server is started.
+ */
 export async function skillsCommand(config: Config, io: CommandIO, logger: Logger): Promise<number> {
   const gateway = createGateway({ config: { ...config, servers: [] }, logger });
   try {
     await gateway.skills.load();
     const skills = gateway.skills.list();
     if (skills.length === 0) {
-      io.out(`No skills in ${config.skillsDir} yet. Agents save them with save_skill.`);
+      const where = gateway.store.shared ? gateway.storeUrl : config.skillsDir;
+      io.out(`No skills in ${where} yet. Agents save them with save_skill.`);
       return 0;
     }
     const rows = skills.map((s) => {

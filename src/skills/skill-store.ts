@@ -35,6 +35,18 @@ export class SkillExistsError extends Error {
   }
 }
 
+/** What `importVersions` did with each version it was given. */
+export interface ImportOutcome {
+  /** Written under their own numbers. */
+  added: number[];
+  /** Already there, with the same code. */
+  same: number[];
+  /** Already there with other code: left as they were. */
+  conflicts: number[];
+  /** The current version after the import (the highest version imported, when above the one before). */
+  current: number;
+}
+
 export interface SkillStore {
   /** Reads every skill in the folder (sweeping temp files killed saves left); a broken one is logged and skipped. */
   load(): Promise<Skill[]>;
@@ -55,6 +67,22 @@ export interface SkillStore {
    * from the next version. False when there was no such skill.
    */
   remove(name: string): Promise<boolean>;
+  /**
+   * Adds the versions of a skill from elsewhere (export, import) under their own numbers, under the save lock;
+   * a version already there with other code is a conflict and stays. The highest becomes current when it is
+   * above the current one.
+   */
+  importVersions(name: string, versions: Skill[]): Promise<ImportOutcome>;
+}
+
+/** The parts of an import's report that a store computes the same way. */
+export function importOutcome(
+  added: number[],
+  same: number[],
+  conflicts: number[],
+  before: number,
+): ImportOutcome {
+  return { added, same, conflicts, current: Math.max(before, ...added, ...same) };
 }
 
 /**
@@ -123,6 +151,19 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
       .sort((a, b) => a - b);
   }
 
+  /**
+   * A skill saved before every version was kept whole (or written by hand): its pair joins the history before
+   * anything else is written, so a crash later still finds the current version's code there.
+   */
+  async function keepInHistory(current: SkillMeta | undefined): Promise<void> {
+    if (!current || (await readText(saved(current.name, current.version, ".js"))) !== undefined) return;
+    const code = await readText(file(current.name, ".js"));
+    if (code === undefined) return;
+    await mkdir(history(current.name), { recursive: true });
+    await replaceFile(saved(current.name, current.version, ".json"), json(current));
+    await replaceFile(saved(current.name, current.version, ".js"), code);
+  }
+
   /** The highest version the folder knows of the name: its pointer's, or a save that never got as far. */
   async function lastVersion(name: string, current: SkillMeta | undefined): Promise<number> {
     return Math.max(current?.version ?? 0, ...(await historyVersions(name)));
@@ -183,15 +224,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
       try {
         const current = await readMeta(definition.name);
         if (current && !overwrite) throw new SkillExistsError(current.version);
-        const unkept = current && (await readText(saved(current.name, current.version, ".js"))) === undefined;
-        const currentCode = unkept ? await readText(file(definition.name, ".js")) : undefined;
-        if (current && currentCode !== undefined) {
-          // A skill saved before every version was kept whole: its pair joins the history first, so a crash
-          // later in this save still finds the current version's code there.
-          await mkdir(history(current.name), { recursive: true });
-          await replaceFile(saved(current.name, current.version, ".json"), json(current));
-          await replaceFile(saved(current.name, current.version, ".js"), currentCode);
-        }
+        await keepInHistory(current);
         const now = new Date().toISOString();
         const skill = await commit({
           ...definition,
@@ -233,6 +266,38 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
         await rm(file(name, ".js"), { force: true });
         skills.delete(name);
         return true;
+      } finally {
+        await lock.release();
+      }
+    },
+    async importVersions(name, versions) {
+      await mkdir(history(name), { recursive: true });
+      const lock = await lockName(name, "Import");
+      try {
+        const current = await readMeta(name);
+        await keepInHistory(current);
+        const added: number[] = [];
+        const same: number[] = [];
+        const conflicts: number[] = [];
+        for (const { code, ...meta } of [...versions].sort((a, b) => a.version - b.version)) {
+          if (await createFile(saved(name, meta.version, ".json"), json(meta))) {
+            await replaceFile(saved(name, meta.version, ".js"), code);
+            added.push(meta.version);
+          } else if ((await readText(saved(name, meta.version, ".js"))) === code) {
+            same.push(meta.version);
+          } else {
+            conflicts.push(meta.version);
+          }
+        }
+        const outcome = importOutcome(added, same, conflicts, current?.version ?? 0);
+        const top = versions.find((v) => v.version === outcome.current);
+        if (top && outcome.current > (current?.version ?? 0)) {
+          const { code, ...meta } = top;
+          await replaceFile(file(name, ".js"), code);
+          await replaceFile(file(name, ".json"), json(meta));
+          skills.set(name, top);
+        }
+        return outcome;
       } finally {
         await lock.release();
       }

@@ -6,6 +6,7 @@ import type { IndexEntry } from "../catalog/search-index.js";
 import type { CallRelay } from "../downstream/connection.js";
 import { problemsError, SkillsmithError } from "../errors.js";
 import { compileSchema, validateAgainst } from "../json-schema.js";
+import { noObserver, type Observer } from "../ops/metrics.js";
 import { isSkillName, unknownSkill } from "./nested-skills.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -52,6 +53,8 @@ export interface Skills {
   load(): Promise<void>;
   list(): Skill[];
   get(name: string): Skill | undefined;
+  /** Like `get`; with `reloadOnMiss`, a name not known here is looked up in the store (saved elsewhere just now). */
+  find(name: string): Promise<Skill | undefined>;
   /** The saved skills that call skill `name` by name (its callers), sorted. */
   usedBy(name: string): string[];
   /** `relay`: where the test run's downstream progress, logs and requests go (the client saving). */
@@ -78,6 +81,10 @@ export interface SkillsOptions {
   calls: Pick<ToolCalls, "resolve">;
   /** Names a skill may not take (the meta-tools). */
   reserved: readonly string[];
+  /** A skill not known here may have been saved on another instance a moment ago: reload before saying no. */
+  reloadOnMiss?: boolean;
+  /** Told of every run's outcome and time (metrics). */
+  observer?: Observer;
 }
 
 const DEFAULT_INPUT_SCHEMA = { type: "object", properties: {} };
@@ -147,6 +154,7 @@ function indexEntry(skill: Skill): IndexEntry {
 
 export function createSkills(options: SkillsOptions): Skills {
   const { store, sandbox, runner, catalog, calls } = options;
+  const observer = options.observer ?? noObserver;
   // A source that loaded once always loads: agents re-saving the same code (overwrite, new description,
   // retries after a failed test) skip the round trip to a worker. Failures are not kept: one may be a timeout.
   const loaded = new LRUCache<string, true>({ max: 500 });
@@ -253,6 +261,49 @@ export function createSkills(options: SkillsOptions): Skills {
     return Object.fromEntries(callees.map((c) => [c, store.get(c)?.version ?? 0]));
   }
 
+  // One reload at a time, whatever the number of misses asking for it.
+  let reloading: Promise<void> | undefined;
+  const reload = () => {
+    reloading ??= store
+      .load()
+      .then(refresh)
+      .finally(() => {
+        reloading = undefined;
+      });
+    return reloading;
+  };
+  async function find(name: string): Promise<Skill | undefined> {
+    const known = store.get(name);
+    if (known || !options.reloadOnMiss || !SKILL_NAME.test(name)) return known;
+    await reload();
+    return store.get(name);
+  }
+
+  async function runRequest(request: RunRequest, runOptions: Omit<RunOptions, "resume">) {
+    let { name, code } = request;
+    if (name !== undefined && code !== undefined) {
+      throw new SkillsmithError(
+        "INVALID_ARGUMENTS",
+        "Give either name (a saved skill) or code (to run ad hoc), not both.",
+      );
+    }
+    if (name === undefined && code === undefined) {
+      if (request.resume === undefined) {
+        throw new SkillsmithError("INVALID_ARGUMENTS", "Give name (a saved skill) or code (to run ad hoc).");
+      }
+      const from = await runner.record(request.resume);
+      if (!from) throw noRun(request.resume);
+      ({ skill: name, code } = from);
+    }
+    const resume = request.resume !== undefined ? { resume: request.resume } : {};
+    if (name === undefined)
+      return runner.run({ code: code ?? "" }, request.input ?? {}, { ...runOptions, ...resume });
+    const skill = await find(name);
+    if (!skill) throw noSkill(name);
+    if (request.resume === undefined) checkInput(skill, request.input ?? {});
+    return runner.run({ code: skill.code, skill }, request.input ?? {}, { ...runOptions, ...resume });
+  }
+
   const api: Skills = {
     async load() {
       await store.load();
@@ -260,6 +311,7 @@ export function createSkills(options: SkillsOptions): Skills {
     },
     list: () => store.list(),
     get: (name) => store.get(name),
+    find,
     usedBy: (name) => callers.get(name) ?? [],
     onChange(listener) {
       listeners.push(listener);
@@ -390,31 +442,15 @@ export function createSkills(options: SkillsOptions): Skills {
     },
 
     async run(request, runOptions = {}) {
-      let { name, code } = request;
-      if (name !== undefined && code !== undefined) {
-        throw new SkillsmithError(
-          "INVALID_ARGUMENTS",
-          "Give either name (a saved skill) or code (to run ad hoc), not both.",
-        );
+      const started = performance.now();
+      try {
+        const record = await runRequest(request, runOptions);
+        observer.run(record.status === "ok" ? "ok" : "failed", performance.now() - started);
+        return record;
+      } catch (error) {
+        observer.run("failed", performance.now() - started);
+        throw error;
       }
-      if (name === undefined && code === undefined) {
-        if (request.resume === undefined) {
-          throw new SkillsmithError(
-            "INVALID_ARGUMENTS",
-            "Give name (a saved skill) or code (to run ad hoc).",
-          );
-        }
-        const from = await runner.record(request.resume);
-        if (!from) throw noRun(request.resume);
-        ({ skill: name, code } = from);
-      }
-      const resume = request.resume !== undefined ? { resume: request.resume } : {};
-      if (name === undefined)
-        return runner.run({ code: code ?? "" }, request.input ?? {}, { ...runOptions, ...resume });
-      const skill = store.get(name);
-      if (!skill) throw noSkill(name);
-      if (request.resume === undefined) checkInput(skill, request.input ?? {});
-      return runner.run({ code: skill.code, skill }, request.input ?? {}, { ...runOptions, ...resume });
     },
 
     versions: (name) => store.versions(name),

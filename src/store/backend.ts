@@ -20,6 +20,18 @@ export interface Backend {
     next: string | undefined,
     ttlMs?: number,
   ): Promise<boolean>;
+  /**
+   * Tells every process sharing the store that subscribed to `channel` (Redis pub/sub; LMDB and memory: this
+   * process only, as others see the same folder). Fire and forget: a lost message is made up by `onReady`.
+   */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Listens on `channel`; `onReady` runs each time the subscription is (re)established, when messages sent
+   * meanwhile may have been missed. Returns the way to stop.
+   */
+  subscribe(channel: string, listener: (message: string) => void, onReady?: () => void): () => void;
+  /** Resolves when the store answers a round trip, rejects when it cannot (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

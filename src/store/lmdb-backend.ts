@@ -6,6 +6,7 @@ import { type Database, open } from "lmdb";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type Backend, keyvFormat } from "./backend.js";
+import { localChannels } from "./local-channels.js";
 
 /** How often every process sharing the database drops what expired (and trims bounded namespaces). */
 const PURGE_EVERY_MS = 10 * 60_000;
@@ -131,6 +132,11 @@ export function lmdbBackend(dir: string, logger: Logger): Backend {
         else put(k, next, ttlMs);
         return true;
       });
+    },
+    ...localChannels(),
+    async ping() {
+      // A read goes through the environment (and throws once it is closed or broken).
+      values.get("ping:");
     },
     async close() {
       clearInterval(timer);

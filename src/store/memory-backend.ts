@@ -1,5 +1,6 @@
 import Keyv from "keyv";
 import { type Backend, keyvFormat } from "./backend.js";
+import { localChannels } from "./local-channels.js";
 
 /**
  * One namespace in memory: a Map that keyv uses as it is, kept to `max` entries (the oldest write goes first)
@@ -68,6 +69,8 @@ export function memoryBackend(): Backend {
       else map.set(k, next, ttlMs);
       return true;
     },
+    ...localChannels(),
+    async ping() {},
     async close() {},
   };
 }

@@ -60,8 +60,39 @@ export function redisBackend(url: string, logger: Logger): Backend {
   const rawKey = (namespace: string, key: string) =>
     `${keyvNamespace(namespace)}::${keyvNamespace(namespace)}:${key}`;
 
+  // Pub/sub needs a connection of its own; made at the first subscription, resubscribed by the client on reconnect.
+  let subscriber: ReturnType<typeof client.duplicate> | undefined;
+  const subscriberClient = () => {
+    if (!subscriber) {
+      subscriber = client.duplicate({ disableOfflineQueue: false });
+      // The main client says when Redis is away; this one would say it a second time.
+      subscriber.on("error", () => {});
+      void subscriber.connect().catch(() => {});
+    }
+    return subscriber;
+  };
+  const channelOf = (channel: string) => `skillsmith:${channel}`;
+
   return {
-    // Redis bounds itself: every entry has its TTL, and the operator's maxmemory policy holds the rest.
+    async publish(channel, message) {
+      await client.publish(channelOf(channel), message);
+    },
+    subscribe(channel, listener, onReady) {
+      const sub = subscriberClient();
+      const ready = () => onReady?.();
+      sub.on("ready", ready);
+      const subscribed = sub.subscribe(channelOf(channel), listener).catch((error: unknown) => {
+        logger.warn(`store ${url}: could not subscribe to ${channel}: ${errorMessage(error)}`);
+      });
+      // Also once subscribed: a "ready" before that may have been followed by a message sent before the SUBSCRIBE.
+      void subscribed.then(ready);
+      return () => {
+        sub.off("ready", ready);
+        if (sub.isReady) void sub.unsubscribe(channelOf(channel), listener).catch(() => {});
+      };
+    },
+    // Redis bounds itself: cached entries have their TTL, the operator's maxmemory policy holds the rest (never an
+    // allkeys-* one: skills carry no TTL).
     keyv: <T>(namespace: string) =>
       new Keyv<T>({
         store: new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true }),
@@ -78,9 +109,14 @@ export function redisBackend(url: string, logger: Logger): Backend {
       });
       return done === 1;
     },
+    async ping() {
+      await client.ping();
+    },
     async close() {
-      if (client.isReady) await client.close();
-      else if (client.isOpen) client.destroy();
+      for (const open of subscriber ? [subscriber, client] : [client]) {
+        if (open.isReady) await open.close();
+        else if (open.isOpen) open.destroy();
+      }
     },
   };
 }

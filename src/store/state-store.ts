@@ -33,8 +33,32 @@ export interface StateStore {
   lock(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lock>;
   /** Says, at most once a minute per namespace, that the store failed and what was done instead. */
   reportFailure(namespace: string, what: string, error: unknown): void;
+  /** Pub/sub between the processes sharing the store (see Backend.publish). */
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, listener: (message: string) => void, onReady?: () => void): () => void;
+  /** Whether other hosts may share this store (Redis): then skills live in it, not only in a folder. */
+  readonly shared: boolean;
+  /** Resolves when the store answers a round trip (within its command timeout), rejects with why not. */
+  ping(): Promise<void>;
   readonly url: string;
   close(): Promise<void>;
+}
+
+export interface StateStoreOptions {
+  /** Told of every failure reported (metrics); the log hears of them at most once a minute. */
+  onFailure?: (namespace: string) => void;
+}
+
+/** The store's URL to show (logs, /readyz, the CLI): a password in it becomes ***. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** A compare-and-set that keeps losing means something rewrites the entry in a loop: give up, clearly. */
@@ -52,7 +76,11 @@ function backendFor(url: string, logger: Logger): Backend {
   );
 }
 
-export function createStateStore(url: string, logger: Logger = silentLogger): StateStore {
+export function createStateStore(
+  url: string,
+  logger: Logger = silentLogger,
+  options: StateStoreOptions = {},
+): StateStore {
   const backend = backendFor(url, logger);
   const namespaces = new Map<string, Keyv>();
   const reported = new Map<string, number>();
@@ -83,6 +111,7 @@ export function createStateStore(url: string, logger: Logger = silentLogger): St
     },
     lock: (name, options) => lockIn(store, name, options),
     reportFailure(namespace, what, error) {
+      options.onFailure?.(namespace);
       const last = reported.get(namespace) ?? 0;
       if (Date.now() - last < REPORT_EVERY_MS) return;
       reported.set(namespace, Date.now());
@@ -90,6 +119,10 @@ export function createStateStore(url: string, logger: Logger = silentLogger): St
         `store ${url} (${namespace}): ${what}: ${error instanceof Error ? error.message : String(error)}`,
       );
     },
+    ping: () => backend.ping(),
+    publish: (channel, message) => backend.publish(channel, message),
+    subscribe: (channel, listener, onReady) => backend.subscribe(channel, listener, onReady),
+    shared: url.startsWith("redis://") || url.startsWith("rediss://"),
     async close() {
       await backend.close();
     },

@@ -19,13 +19,21 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** A throwaway redis-server on a free loopback port, persisting nothing; `port` reuses one (a restart). */
-export async function startRedis(port?: number): Promise<TestRedis> {
+/**
+ * A throwaway redis-server on a free loopback port; `port` reuses one (a restart). It persists nothing, unless
+ * given a `dir`: then every write goes to an append-only file there, and a restart on that dir finds it again.
+ */
+export async function startRedis(port?: number, { dir }: { dir?: string } = {}): Promise<TestRedis> {
   const at = port ?? (await freePort());
+  const persistence = dir
+    ? ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+    : ["--save", "", "--appendonly", "no"];
   const redis: ChildProcess = spawn(
     "redis-server",
-    ["--port", String(at), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    ["--port", String(at), "--bind", "127.0.0.1", ...persistence],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
   );
   await new Promise<void>((resolve, reject) => {
     redis.on("exit", (code) => reject(new Error(`redis-server exited (${code}) before it was ready`)));

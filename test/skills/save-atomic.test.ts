@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
-import { createSkillStore } from "../../src/skills/skill-store.js";
-import { createStateStore } from "../../src/store/state-store.js";
+import { createSkillStore, type SkillStore } from "../../src/skills/skill-store.js";
+import { openSkillStore } from "../../src/skills/skill-transfer.js";
+import { createStateStore, type StateStore } from "../../src/store/state-store.js";
 import { removeDir, startGateway, type TestGateway, tempDir, textOf } from "../helpers/gateway.js";
 import { repoRoot } from "../helpers/processes.js";
 import { hasRedis, startRedis } from "../helpers/redis.js";
@@ -26,12 +27,15 @@ interface Saved {
   version: number;
 }
 
-/** The version kept on disk as `v<version>` holds the save `id`: code and metadata alike. */
-async function expectKept(skillsDir: string, name: string, version: number, id: string): Promise<void> {
-  const history = path.join(skillsDir, ".versions", name);
-  const meta = JSON.parse(await readFile(path.join(history, `v${version}.json`), "utf8"));
-  expect(meta).toMatchObject({ version, description: `save ${id}` });
-  expect(await readFile(path.join(history, `v${version}.js`), "utf8")).toContain(`// save ${id}\n`);
+/**
+ * The version kept as `v<version>` holds the save `id`, code and metadata alike: read back from where the
+ * skills live (the folder's `.versions/`, or the Redis store), not from any gateway's memory.
+ */
+async function expectKept(kept: SkillStore, name: string, version: number, id: string): Promise<void> {
+  await kept.load();
+  const found = (await kept.versions(name)).find((v) => v.version === version);
+  expect(found).toMatchObject({ version, description: `save ${id}` });
+  expect(found?.code).toContain(`// save ${id}\n`);
 }
 
 async function tempsIn(...dirs: string[]): Promise<string[]> {
@@ -48,6 +52,8 @@ function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; do
     let a: TestGateway;
     let b: TestGateway;
     let done = async () => {};
+    let reader: StateStore;
+    let kept: SkillStore;
 
     beforeAll(async () => {
       const store = await storeFor();
@@ -57,10 +63,14 @@ function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; do
       const config = { mcpServers: {}, skillsmith: { store: store.url } };
       a = await startGateway(config, dir);
       b = await startGateway(config, dir);
+      // Reads only: a Redis store is read where the skills live; a folder needs no shared store to be read.
+      reader = createStateStore(store.url.startsWith("redis:") ? store.url : "memory:");
+      kept = openSkillStore(skillsDir, reader, silentLogger);
     });
     afterAll(async () => {
       await a?.close();
       await b?.close();
+      await reader?.close();
       await done();
       await removeDir(dir);
     });
@@ -74,9 +84,8 @@ function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; do
         return (answer.structuredContent as unknown as Saved).version;
       });
       expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-      for (const [i, version] of versions.entries()) await expectKept(skillsDir, "racer", version, `r${i}`);
-      const pointer = JSON.parse(await readFile(path.join(skillsDir, "racer.json"), "utf8"));
-      expect(pointer.version).toBe(20);
+      for (const [i, version] of versions.entries()) await expectKept(kept, "racer", version, `r${i}`);
+      expect((await kept.load()).find((skill) => skill.name === "racer")?.version).toBe(20);
     });
 
     it("loses no version when two instances save one name: the folder, not memory, says what exists", async () => {
@@ -88,7 +97,7 @@ function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; do
       expect(textOf(taken)).toMatch(/exists \(version 1\); pass overwrite: true/);
       const over = await b.call("save_skill", saveOf("shared", "b2"));
       expect((over.structuredContent as unknown as Saved).version).toBe(2);
-      await expectKept(skillsDir, "shared", 1, "a1");
+      await expectKept(kept, "shared", 1, "a1");
 
       const answers = await Promise.all(
         Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).call("save_skill", saveOf("shared", `c${i}`))),
@@ -96,7 +105,7 @@ function savesOneAtATime(kind: string, storeFor: () => Promise<{ url: string; do
       const versions = answers.map((answer) => (answer.structuredContent as unknown as Saved).version);
       expect(new Set(versions).size).toBe(16);
       expect(Math.min(...versions)).toBe(3);
-      for (const [i, version] of versions.entries()) await expectKept(skillsDir, "shared", version, `c${i}`);
+      for (const [i, version] of versions.entries()) await expectKept(kept, "shared", version, `c${i}`);
     });
   });
 }
@@ -163,7 +172,13 @@ describe("kill -9 in the middle of saves", () => {
     );
     expect(whole).toBe(KILLS);
     expect(answered.size).toBeGreaterThan(0);
-    for (const [version, id] of answered) await expectKept(skillsDir, "churn", version, id);
+    for (const [version, id] of answered)
+      await expectKept(
+        createSkillStore(skillsDir, silentLogger, createStateStore("memory:")),
+        "churn",
+        version,
+        id,
+      );
     // A load sweeps what killed writers left (here also one planted in the name of the last, dead, child).
     await writeFile(path.join(skillsDir, `.churn.json.${lastPid}.0123abcd.tmp`), "{");
     await createSkillStore(skillsDir, silentLogger, createStateStore("memory:")).load();

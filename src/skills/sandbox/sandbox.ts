@@ -71,6 +71,8 @@ export interface Sandbox {
   compile(code: string): Promise<string | undefined>;
   /** Starts the workers now rather than at the first run (a long-lived server warms up before it is asked). */
   warm(): void;
+  /** The pool's size (configured), its workers started, and the runs and compiles waiting for one. */
+  stats(): { size: number; workers: number; queued: number };
   close(): Promise<void>;
 }
 
@@ -375,6 +377,8 @@ export function createSandbox(options: { workers?: number; logger: Logger }): Sa
         slot.worker.postMessage({ t: "compile", code, timeoutMs: COMPILE_TIMEOUT_MS } satisfies ToWorker);
       });
     },
+
+    stats: () => ({ size, workers: all.size, queued: queue.length }),
 
     async close() {
       closed = true;
