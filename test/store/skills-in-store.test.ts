@@ -114,6 +114,28 @@ describe.skipIf(!hasRedis)(
       expect(versions).toEqual([3, 4]);
     });
 
+    it("a skill removed through A is gone on B too; saved again, it goes on from the next version", async () => {
+      const save = () =>
+        a.call("save_skill", { name: "short-lived", description: "x", code: SUM, overwrite: true });
+      expect(((await save()).structuredContent as { version: number }).version).toBe(1);
+      expect((await b.call("short-lived", { a: 1, b: 1 })).isError).toBeFalsy();
+      const gone = new Promise<void>((resolve) =>
+        b.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+          const names = (await b.client.listTools()).tools.map((t) => t.name);
+          if (!names.includes("short-lived")) resolve();
+        }),
+      );
+      await a.gateway.skills.remove("short-lived");
+      await gone;
+      expect(await b.gateway.skills.versions("short-lived")).toEqual([]);
+      await expect(a.gateway.skills.remove("short-lived")).rejects.toThrow(/No skill named "short-lived"/);
+      expect(((await save()).structuredContent as { version: number }).version).toBe(2);
+      const restored = await b.gateway.skills.restore("short-lived", 2);
+      expect(restored.version).toBe(3);
+      // Its history stayed through the removal.
+      expect((await a.gateway.skills.versions("short-lived")).map((v) => v.version)).toEqual([1, 2, 3]);
+    });
+
     it("export writes every version to a folder; import into another store keeps the numbers and reports conflicts", async () => {
       for (const [instance, version] of [
         [a, 1],
