@@ -45,7 +45,16 @@ export function problemsError(
 }
 
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error.message) return error.message;
+  // Node's connection errors can come with no message: an AggregateError of one per address tried, or a code.
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return [...new Set(error.errors.map(errorMessage))].join("; ");
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return code;
+  // Some clients' classes (e.g. the Redis client's TimeoutError) keep the name "Error": the class says more.
+  return error.name === "Error" ? error.constructor.name : error.name;
 }
 
 /**

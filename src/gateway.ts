@@ -20,7 +20,8 @@ import { openSkillStore } from "./skills/skill-transfer.js";
 import { createSkills, type Skills } from "./skills/skills.js";
 import { watchSkills } from "./skills/skills-watcher.js";
 import { SKILLS_CHANNEL } from "./skills/stored-skill-store.js";
-import { createStateStore, displayUrl, type StateStore } from "./store/state-store.js";
+import { displayUrl } from "./store/display-url.js";
+import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
 export type { RootsSource } from "./client-roots.js";

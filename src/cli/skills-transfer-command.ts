@@ -3,7 +3,8 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { createSkillStore } from "../skills/skill-store.js";
 import { openSkillStore, transferSkills } from "../skills/skill-transfer.js";
-import { createStateStore, displayUrl } from "../store/state-store.js";
+import { displayUrl } from "../store/display-url.js";
+import { createStateStore } from "../store/state-store.js";
 import { type CommandIO, table } from "./io.js";
 
 /**

@@ -3,6 +3,7 @@ import Keyv from "keyv";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type Backend, keyvFormat } from "./backend.js";
+import { displayUrl } from "./display-url.js";
 
 /** A command waits this long for Redis at most: the store is a cache, a search must not wait on it. */
 const COMMAND_TIMEOUT_MS = 1000;
@@ -38,19 +39,20 @@ export function redisBackend(url: string, logger: Logger): Backend {
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
     },
   });
+  const shown = displayUrl(url);
   // Said once per outage, not once per reconnection attempt.
   let down = false;
   client.on("error", (error: unknown) => {
     if (down) return;
     down = true;
     logger.warn(
-      `store ${url}: ${errorMessage(error)}; answering without it (as cache misses) until it is back`,
+      `store ${shown}: ${errorMessage(error)}; answering without it (as cache misses) until it is back`,
     );
   });
   client.on("ready", () => {
     // From then on a command while Redis is away fails at once rather than waiting for a reconnection.
     client.options.disableOfflineQueue = true;
-    if (down) logger.info(`store ${url}: connected again`);
+    if (down) logger.info(`store ${shown}: connected again`);
     down = false;
   });
   // Errors are said by the listener above; commands fail fast until it connects.
@@ -82,7 +84,7 @@ export function redisBackend(url: string, logger: Logger): Backend {
       const ready = () => onReady?.();
       sub.on("ready", ready);
       const subscribed = sub.subscribe(channelOf(channel), listener).catch((error: unknown) => {
-        logger.warn(`store ${url}: could not subscribe to ${channel}: ${errorMessage(error)}`);
+        logger.warn(`store ${shown}: could not subscribe to ${channel}: ${errorMessage(error)}`);
       });
       // Also once subscribed: a "ready" before that may have been followed by a message sent before the SUBSCRIBE.
       void subscribed.then(ready);

@@ -1,7 +1,8 @@
 import type Keyv from "keyv";
-import { SkillsmithError } from "../errors.js";
+import { errorMessage, SkillsmithError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { type Backend, decodeEntry, encodeEntry } from "./backend.js";
+import { displayUrl } from "./display-url.js";
 import { lmdbBackend } from "./lmdb-backend.js";
 import { memoryBackend } from "./memory-backend.js";
 import { redisBackend } from "./redis-backend.js";
@@ -40,6 +41,7 @@ export interface StateStore {
   readonly shared: boolean;
   /** Resolves when the store answers a round trip (within its command timeout), rejects with why not. */
   ping(): Promise<void>;
+  /** The store's URL as shown in messages: a password in it is hidden. */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -47,18 +49,6 @@ export interface StateStore {
 export interface StateStoreOptions {
   /** Told of every failure reported (metrics); the log hears of them at most once a minute. */
   onFailure?: (namespace: string) => void;
-}
-
-/** The store's URL to show (logs, /readyz, the CLI): a password in it becomes ***. */
-export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 /** A compare-and-set that keeps losing means something rewrites the entry in a loop: give up, clearly. */
@@ -71,8 +61,8 @@ function backendFor(url: string, logger: Logger): Backend {
   if (url.startsWith("memory:")) return memoryBackend();
   throw new SkillsmithError(
     "CONFIG_INVALID",
-    `Unknown store "${url}": use file:<dir>, redis://host:port or memory:`,
-    { store: url },
+    `Unknown store "${displayUrl(url)}": use file:<dir>, redis://host:port or memory:`,
+    { store: displayUrl(url) },
   );
 }
 
@@ -86,7 +76,7 @@ export function createStateStore(
   const reported = new Map<string, number>();
 
   const store: StateStore = {
-    url,
+    url: displayUrl(url),
     namespace<T>(name: string, options: { maxEntries?: number } = {}) {
       let keyv = namespaces.get(name);
       if (!keyv) {
@@ -106,7 +96,7 @@ export function createStateStore(
         if (await backend.swap(namespace, key, raw, encoded, ttlMs)) return { before, changed: true };
       }
       throw new Error(
-        `store ${url}: "${namespace}/${key}" kept changing under ${MAX_ATTEMPTS} compare-and-set attempts`,
+        `store ${store.url}: "${namespace}/${key}" kept changing under ${MAX_ATTEMPTS} compare-and-set attempts`,
       );
     },
     lock: (name, options) => lockIn(store, name, options),
@@ -115,9 +105,7 @@ export function createStateStore(
       const last = reported.get(namespace) ?? 0;
       if (Date.now() - last < REPORT_EVERY_MS) return;
       reported.set(namespace, Date.now());
-      logger.warn(
-        `store ${url} (${namespace}): ${what}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      logger.warn(`store ${store.url} (${namespace}): ${what}: ${errorMessage(error)}`);
     },
     ping: () => backend.ping(),
     publish: (channel, message) => backend.publish(channel, message),

@@ -14,6 +14,7 @@ import {
   tempDir,
   textOf,
 } from "../helpers/gateway.js";
+import { freePort } from "../helpers/redis.js";
 
 const SECRET = "tok-9f2c41d7e0b3";
 const ENV = { SKILLSMITH_TEST_TOKEN: SECRET, SKILLSMITH_TEST_ONE: "1" };
@@ -109,5 +110,27 @@ describe("values from ${VAR} in mcp.json", () => {
     expect(code).toBe(1);
     expect(out.join("\n")).toContain("--token=***");
     expect(out.join("\n")).not.toContain(SECRET);
+  });
+});
+
+describe("a password in the store's URL", () => {
+  it("is hidden in log lines and in the errors a client reads while the store is down", async () => {
+    const dir = await tempDir();
+    const logged: string[] = [];
+    const logger = createLogger("debug", (line) => logged.push(line));
+    // Nothing listens there: every store command fails, and each failure names the store.
+    const store = `redis://:${SECRET}@127.0.0.1:${await freePort()}`;
+    const t = await startGateway({ mcpServers: {}, skillsmith: { store } }, dir, { logger });
+    try {
+      const run = await t.call("run_skill", { code: "export default async () => 1" });
+      const resume = await t.call("run_skill", { resume: "00000000-0000-4000-8000-000000000000" });
+      const seen = [...logged, textOf(run), textOf(resume)].join("\n");
+      expect(seen).toContain("redis://:***@127.0.0.1");
+      expect(seen).not.toContain(SECRET);
+      expect(seen).not.toMatch(/failed \(\)|: $/m);
+    } finally {
+      await t.close();
+      await removeDir(dir);
+    }
   });
 });
