@@ -172,7 +172,7 @@ export function optionsRanker(tools: readonly DataTool[], options: RankingOption
   return (query) =>
     index
       .search(query)
-      .slice(0, 50)
+      .hits.slice(0, 50)
       .map((r) => r.id.slice(r.id.indexOf(".") + 1));
 }
 
@@ -258,19 +258,11 @@ export const CHANGES: Array<{ change: string; kept: boolean; toggle: DeepPartial
   { change: "abbreviations (deps ⊂ dependencies)", kept: true, toggle: { abbreviations: false } },
   { change: "prefix match for unknown words", kept: true, toggle: { prefix: false } },
   {
-    change: "prefix match for every word",
-    kept: false,
-    toggle: { prefix: { minLength: 4, weight: 0.4, always: true } },
-  },
-  { change: "first sentence as a title field", kept: false, toggle: { lead: true } },
-  { change: "clauses scored on their own", kept: false, toggle: { clauses: 1 } },
-  {
     change: "name, title, server boosted 1.5",
     kept: true,
     toggle: { boost: { name: 1, title: 1, description: 1, params: 1, server: 1 } },
   },
-  { change: "minisearch's matched-terms multiplier", kept: false, toggle: { coordination: true } },
-  { change: "fuzzy match for unknown words", kept: false, toggle: { fuzzy: { distance: 0.2, weight: 0.3 } } },
+  { change: "vocabulary bridge (WordNet, trigrams)", kept: true, toggle: { bridge: false } },
 ];
 
 export async function ablation(

@@ -1,5 +1,12 @@
 import { SkillsmithError } from "../errors.js";
-import { createSearchIndex, type IndexEntry } from "./search-index.js";
+import {
+  type Bridged,
+  createSearchIndex,
+  type HitExplanation,
+  type IndexEntry,
+  type IndexHit,
+  type RankingOptions,
+} from "./search-index.js";
 import type { ToolRecord } from "./tool-record.js";
 
 export interface SearchHit {
@@ -7,12 +14,16 @@ export interface SearchHit {
   /** The downstream record, for a tool. */
   record?: ToolRecord;
   score: number;
+  match: IndexHit["match"];
+  /** Where the score came from, when asked (`explain`); `skillBoost` is the factor a saved skill gets. */
+  explanation?: HitExplanation & { skillBoost?: number };
 }
 
 export interface SearchRequest {
   query: string;
   limit: number;
   server?: string;
+  explain?: boolean;
 }
 
 export interface Catalog {
@@ -24,7 +35,9 @@ export interface Catalog {
   /** Changes whenever the tools or skills change, so derived views can be kept until then. */
   revision(): number;
   tools(server?: string): ToolRecord[];
-  search(request: SearchRequest): { hits: SearchHit[]; total: number };
+  search(request: SearchRequest): { hits: SearchHit[]; total: number; bridged: Bridged[] };
+  /** What a tool or skill has learned from use: analyzed terms and strengths (0..1); undefined forgets. */
+  setLearned(name: string, learned: ReadonlyMap<string, number> | undefined): void;
 }
 
 export function toolEntry(record: ToolRecord): IndexEntry {
@@ -47,8 +60,8 @@ const SKILLS_GROUP = "skills group";
 const SKILL_BOOST = 1.5;
 
 /** The tools of every server and the saved skills, kept in one BM25 index. */
-export function createCatalog(knownServers: string[] = []): Catalog {
-  const index = createSearchIndex();
+export function createCatalog(knownServers: string[] = [], ranking?: RankingOptions): Catalog {
+  const index = createSearchIndex(ranking);
   const byServer = new Map<string, Map<string, ToolRecord>>(knownServers.map((s) => [s, new Map()]));
   const byName = new Map<string, ToolRecord>();
   const skills = new Map<string, IndexEntry>();
@@ -70,12 +83,13 @@ export function createCatalog(knownServers: string[] = []): Catalog {
       revision++;
     },
     get: (name) => byName.get(name),
+    setLearned: (name, learned) => index.setLearned(name, learned),
     revision: () => revision,
     tools(server) {
       if (server === undefined) return [...byName.values()];
       return [...(byServer.get(server)?.values() ?? [])];
     },
-    search({ query, limit, server }) {
+    search({ query, limit, server, explain }) {
       if (
         server !== undefined &&
         !byServer.has(server) &&
@@ -92,19 +106,23 @@ export function createCatalog(knownServers: string[] = []): Catalog {
         server === undefined
           ? undefined
           : (id: string) => (byName.get(id)?.server ?? skills.get(id)?.server) === server;
-      const found = index
-        .search(query, filter)
-        .map(({ id, score }) => ({ id, score: skills.has(id) ? score * SKILL_BOOST : score }))
-        .sort((a, b) => b.score - a.score);
+      const found = index.search(query, {
+        limit,
+        explain: explain === true,
+        boost: (id) => (skills.has(id) ? SKILL_BOOST : undefined),
+        ...(filter && { filter }),
+      });
       const hits: SearchHit[] = [];
-      for (const { id, score } of found) {
-        if (hits.length >= limit) break;
+      for (const { id, score, match, explanation } of found.hits) {
         const record = byName.get(id);
         const skill = skills.get(id);
-        if (record) hits.push({ entry: toolEntry(record), record, score });
-        else if (skill) hits.push({ entry: skill, score });
+        const explained = explanation && {
+          explanation: skill ? { ...explanation, skillBoost: SKILL_BOOST } : explanation,
+        };
+        if (record) hits.push({ entry: toolEntry(record), record, score, match, ...explained });
+        else if (skill) hits.push({ entry: skill, score, match, ...explained });
       }
-      return { hits, total: found.length };
+      return { hits, total: found.total, bridged: found.bridged };
     },
   };
 }

@@ -1,5 +1,6 @@
-import MiniSearch, { type BM25Params, type SearchOptions } from "minisearch";
-import { type AnalyzeOptions, terms } from "./tokenizer.js";
+import MiniSearch, { type BM25Params } from "minisearch";
+import { type AnalyzeOptions, normalizeTerm, terms, words } from "./tokenizer.js";
+import { type Relation, relatedWords } from "./wordnet.js";
 
 /** What the index knows of one tool or skill. */
 export interface IndexEntry {
@@ -20,22 +21,24 @@ export interface IndexEntry {
  *    file paths read as their file type, Chinese descriptions glossed in English. Text is analyzed once, here,
  *    and handed to minisearch as space-joined terms (its tokenizer then only splits at spaces).
  * 2. The BM25 index is minisearch's: each tool is a document with fields name, title, description,
- *    parameters and server name (name, title and server boosted 1.5; minisearch's own bm25 parameters).
- *    Every server (and the skills group) is also one document of a second minisearch index, made of the
- *    distinct terms of each of its tools, since a request names what a server as a whole is about ("stock",
- *    "presentation") more often than the words of one tool. Both are updated one server at a time.
+ *    parameters and server name. Every server (and the skills group) is also one document of a second
+ *    minisearch index, made of the distinct terms of each of its tools, since a request names what a server
+ *    as a whole is about ("stock", "presentation") more often than the words of one tool.
  * 3. A tool's score, scaled by the query's best, gets the server's scaled score added (server-then-tool),
- *    and a bonus for the IDF-weighted share of its name's words that the query matched (a tool name is a
- *    compact phrase of what it does: "write_file", "get_weather_by_city").
- * 4. Query terms are boosted (minisearch's boostTerm) by their IDF relative to the query's mean, so that in
- *    a long, many-sided request the rare, specific words lead and the common ones follow (document
- *    frequencies are counted here, beside minisearch, whose counts are per field and private). A query word
- *    also matches the shorter index words it begins with (tool names abbreviate: "deps", "diff", "info"),
- *    added to the query at a lower boost, and a word that no tool has falls back to minisearch's prefix
- *    search ("calc" → calculator). minisearch's multiplier by the number of query terms matched is divided
- *    out: the added abbreviations would inflate it, and it measurably hurts long requests.
- * Only the catalog's own statistics and two public dictionaries are used; nothing is tuned per query.
- * Measured with `node --import tsx bench/quality-cli.ts --ablation --split-half` (LiveMCPBench dev queries).
+ *    and a bonus for the IDF-weighted share of its name's words that the query matched.
+ * 4. Query terms are boosted by their IDF relative to the query's mean, so that in a long request the rare,
+ *    specific words lead. A query word also matches the shorter index words it begins with ("deps"), and a
+ *    word that no tool has falls back to prefix search ("calc" → calculator).
+ * 5. Vocabulary bridge: a query word that no tool has is looked up in WordNet (synonyms, derived, broader and
+ *    narrower words: "remember" → memory, "folder" → file), and, failing that, matched to catalog words that
+ *    share its character trigrams (typos); the related words that the catalog has are searched at a lower
+ *    weight. A tool found only through them is marked related.
+ * 6. Learned words (search/learning.ts): the words of requests that led agents to use a tool, each with a
+ *    strength in 0..1; a tool's learned share (like the server's, at most `learned`) is the weighted share of
+ *    the query's words it has learned. A word it never learned adds nothing, so no flood of one request can move
+ *    another request that shares no word with it.
+ * Only the catalog's own statistics, two public dictionaries and what agents used are used; nothing is tuned
+ * per query. Measured with `node --import tsx bench/quality-cli.ts --ablation --split-half`.
  */
 export interface RankingOptions {
   /** minisearch's boost of each field; a field boosted 0 is left out of the query. */
@@ -44,8 +47,6 @@ export interface RankingOptions {
   bm25: BM25Params;
   /** minisearch's `bm25` for the index of whole servers. */
   serverBm25: BM25Params;
-  /** Keep minisearch's multiplier by the number of query terms a tool matches (found not to help; off). */
-  coordination: boolean;
   analyze: AnalyzeOptions;
   /** Weight of the server's own score, relative to the tool's (both scaled to the best of the query); 0 = off. */
   serverBlend: number;
@@ -53,22 +54,17 @@ export interface RankingOptions {
   nameCoverage: number;
   /** Query terms are boosted by (idf / mean idf of the query)^power; 0 = off. */
   idfPower: number;
-  /**
-   * Query words that no tool has also match the longer words they begin ("calc" → calculator), with
-   * minisearch's prefix search at `weight`; `always` does so for every query word of at least `minLength` letters.
-   */
-  prefix: { minLength: number; weight: number; always: boolean } | false;
-  /** Query words that no tool has also match index words within this edit distance share (minisearch's fuzzy). */
-  fuzzy: { distance: number; weight: number } | false;
+  /** Query words that no tool has also match the longer words they begin ("calc" → calculator), at `weight`. */
+  prefix: { minLength: number; weight: number } | false;
   /**
    * A query word also matches the index words it begins with, of at least `minLength` letters, at `weight`:
    * tool names abbreviate ("npmDeps", "text_diff", "get_file_info" for dependencies, different, information).
    */
   abbreviations: { minLength: number; weight: number } | false;
-  /** Index the description's first sentence in the title field too (found not to help; off). */
-  lead: boolean;
-  /** Weight of the best clause's own score, long requests split into clauses (found not to help; 0 = off). */
-  clauses: number;
+  /** Related words of query words that no tool has, at `weight` of the word (WordNet, then trigrams); false = off. */
+  bridge: { weight: number; perWord: number; minUnknownShare: number } | false;
+  /** Weight of a tool's learned share (0..1, like the server's); 0 = off. */
+  learned: number;
 }
 
 export const FIELDS = ["name", "title", "description", "params", "server"] as const;
@@ -78,24 +74,76 @@ export const DEFAULT_RANKING: RankingOptions = {
   boost: { name: 1.5, title: 1.5, description: 1, params: 1, server: 1.5 },
   bm25: { k: 1.2, b: 0.7, d: 0.5 },
   serverBm25: { k: 1.2, b: 0.75, d: 0.5 },
-  coordination: false,
   analyze: { filler: true, paths: true, glosses: true },
   serverBlend: 1,
   nameCoverage: 0.5,
   idfPower: 1,
-  prefix: { minLength: 3, weight: 0.5, always: false },
-  fuzzy: false,
+  prefix: { minLength: 3, weight: 0.5 },
   abbreviations: { minLength: 3, weight: 0.3 },
-  lead: false,
-  clauses: 0,
+  bridge: { weight: 0.5, perWord: 6, minUnknownShare: 0.5 },
+  learned: 1,
 };
 
-/** Clauses of a request: split at sentence ends, semicolons, commas and "and"/"then"/"also". */
-export function splitClauses(query: string): string[] {
-  return query
-    .split(/[.?!;:\n]+(?=\s|$)|,\s+|\s+(?:and then|and|then|also|as well as|plus)\s+/i)
-    .map((c) => c.trim())
-    .filter((c) => c.length > 0);
+/** How much a related word counts, by its relation to the query word. */
+const RELATION_WEIGHT: Record<Relation | "spelling", number> = {
+  synonym: 1,
+  derived: 1,
+  spelling: 1,
+  broader: 0.5,
+  narrower: 0.5,
+};
+/** Trigram similarity (Dice) a catalog word needs to stand for a misspelt query word. */
+const MIN_SPELLING_SIMILARITY = 0.5;
+
+/** Where a hit's score came from (explain). */
+export interface HitExplanation {
+  /** The tool's own BM25 (scaled to the query's best), its server's share, the name bonus, the learned share. */
+  parts: { tool: number; server: number; name: number; learned: number };
+  /** Query terms (after analysis) matched in each field. */
+  fields: Partial<Record<FieldName, string[]>>;
+  /** Query terms the tool has learned from use, with their strengths. */
+  learned: Array<{ term: string; strength: number }>;
+  /** Related words (of the vocabulary bridge) that it matched. */
+  related: string[];
+}
+
+export interface IndexHit {
+  id: string;
+  score: number;
+  /** "lexical": matched the request's own words; "related": only words of the bridge; "learned": only learned ones. */
+  match: "lexical" | "related" | "learned";
+  explanation?: HitExplanation;
+}
+
+/** A query word that no tool has, and the catalog words searched in its place. */
+export interface Bridged {
+  word: string;
+  related: string[];
+}
+
+export interface IndexSearch {
+  hits: IndexHit[];
+  /** How many tools matched in all (before `limit`, after `filter`). */
+  total: number;
+  bridged: Bridged[];
+}
+
+export interface IndexSearchOptions {
+  filter?: (id: string) => boolean;
+  boost?: (id: string) => number | undefined;
+  limit?: number;
+  explain?: boolean;
+}
+
+export interface SearchIndex {
+  replace(group: string, entries: IndexEntry[]): void;
+  /**
+   * The best `limit` hits (all by default), best first, and how many matched in all. `boost` multiplies a hit's
+   * final score (a saved skill's factor, a reused skill's).
+   */
+  search(query: string, options?: IndexSearchOptions): IndexSearch;
+  /** Replaces what a tool or skill has learned: analyzed terms and their strengths (0..1); empty or undefined forgets. */
+  setLearned(id: string, learned: ReadonlyMap<string, number> | undefined): void;
 }
 
 /** Parameter names and descriptions as one text. */
@@ -111,26 +159,19 @@ function paramsText(inputSchema: Record<string, unknown>): string {
     .join(" ");
 }
 
-/** The description's first sentence: what the tool does, before usage notes and argument lists. */
-export function leadSentence(description: string): string {
-  const text = description.trim();
-  const end = text.search(/[.!?。！？](\s|$)|\n\s*\n/);
-  return end < 0 ? text : text.slice(0, end + 1);
-}
-
-export interface SearchIndex {
-  replace(server: string, entries: IndexEntry[]): void;
-  search(query: string, filter?: (id: string) => boolean): Array<{ id: string; score: number }>;
-}
-
 /** A tool as minisearch indexes it: each field already analyzed, its terms joined by spaces. */
 type ToolDocument = { id: string } & Record<FieldName, string>;
 
 /** What the index keeps of a tool beside minisearch: its group, its document, and its name's terms. */
 interface Indexed {
+  id: string;
+  /** Its place in the per-query score arrays (reused once the tool is gone). */
+  slot: number;
   group: string;
   /** As given to minisearch, to be removed again exactly. */
   document: ToolDocument;
+  /** The distinct terms of all fields (each counted once in the document frequencies). */
+  distinct: string[];
   /** The distinct terms of the name field. */
   nameTerms: string[];
   /** Their IDFs and the sum, as of the index's `version` (recomputed when the statistics change). */
@@ -143,10 +184,22 @@ interface Indexed {
 const splitAtSpaces = (text: string): string[] => (text.length === 0 ? [] : text.split(" "));
 const asIs = (term: string): string => term;
 
-function maxOf(values: Iterable<number>): number {
-  let best = 0;
-  for (const v of values) if (v > best) best = v;
-  return best;
+function trigrams(word: string): Set<string> {
+  const padded = ` ${word} `;
+  const grams = new Set<string>();
+  for (let i = 0; i + 3 <= padded.length; i++) grams.add(padded.slice(i, i + 3));
+  return grams;
+}
+
+interface QueryPlan {
+  /** Every term searched, with its boost. */
+  weights: Map<string, number>;
+  /** The request's own terms (not the bridge's), with their weights before pruning. */
+  own: Map<string, number>;
+  prefixed: Set<string>;
+  /** Terms searched only because of the bridge. */
+  bridgeTerms: Set<string>;
+  bridged: Bridged[];
 }
 
 export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): SearchIndex {
@@ -155,7 +208,6 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
    * Documents are taken out with remove (the document as it was added), never discard: discarding leaves
    * the clean-up to minisearch's vacuum, which walks the index across timers, and a search or update
    * between two of its batches broke that walk (TypeError in TreeIterator) when servers re-listed.
-   * remove also keeps the statistics exact at once. So no vacuum is ever needed.
    */
   const analysis = { tokenize: splitAtSpaces, processTerm: asIs };
   const tools = new MiniSearch<ToolDocument>({
@@ -172,12 +224,22 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     autoVacuum: false,
   });
   const indexed = new Map<string, Indexed>();
+  const bySlot: Array<Indexed | undefined> = [];
+  const freeSlots: number[] = [];
+  /** Per-query scratch, indexed by slot: the summed score, and whether a request word (not only the bridge) matched. */
+  let sums = new Float64Array(0);
+  let ownMatch = new Uint8Array(0);
   const idsByGroup = new Map<string, string[]>();
   const serverDocuments = new Map<string, { id: string; text: string }>();
   /** Term → how many tools have it, in any field (minisearch keeps its counts per field, and privately). */
   const df = new Map<string, number>();
+  /** Term → tool → strength, of what tools have learned from use. */
+  const learnedPostings = new Map<string, Map<string, number>>();
+  const learnedBy = new Map<string, ReadonlyMap<string, number>>();
   /** Bumped whenever the statistics change, so that IDFs cached on the tools are recomputed. */
   let version = 0;
+  /** Trigram → catalog terms, built when a misspelt word first needs it, for one `version`. */
+  let spelling: { version: number; grams: Map<string, string[]> } | undefined;
 
   const idf = (term: string): number => {
     const n = indexed.size;
@@ -188,55 +250,102 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   const fields = FIELDS.filter((f) => options.boost[f] !== 0); // minisearch would read a boost of 0 as 1
   const boost = { ...options.boost };
 
-  /** The distinct terms of all of a document's fields (each counted once in the document frequencies). */
-  const distinctTerms = (document: ToolDocument) =>
-    new Set(FIELDS.flatMap((f) => splitAtSpaces(document[f])));
-
-  function toDocument(e: IndexEntry): { document: ToolDocument; nameTerms: string[] } {
-    const title = options.lead ? `${e.title ?? ""} ${leadSentence(e.description)}` : (e.title ?? "");
-    const fields: Record<FieldName, string[]> = {
+  function toDocument(e: IndexEntry): { document: ToolDocument; nameTerms: string[]; distinct: string[] } {
+    const analyzed: Record<FieldName, string[]> = {
       name: terms(e.tool, a),
-      title: terms(title, a),
+      title: terms(e.title ?? "", a),
       description: terms(e.description, a),
       params: terms(paramsText(e.inputSchema), a),
       server: terms(e.server, a),
     };
     const document = { id: e.name } as ToolDocument;
-    for (const f of FIELDS) document[f] = fields[f].join(" ");
-    return { document, nameTerms: [...new Set(fields.name)] };
+    for (const f of FIELDS) document[f] = analyzed[f].join(" ");
+    const distinct = [...new Set(FIELDS.flatMap((f) => analyzed[f]))];
+    return { document, nameTerms: [...new Set(analyzed.name)], distinct };
   }
 
   function forget(id: string): void {
     const old = indexed.get(id);
     if (!old) return;
-    for (const term of distinctTerms(old.document)) {
+    for (const term of old.distinct) {
       const count = (df.get(term) ?? 0) - 1;
       if (count > 0) df.set(term, count);
       else df.delete(term);
     }
     indexed.delete(id);
+    bySlot[old.slot] = undefined;
+    freeSlots.push(old.slot);
     tools.remove(old.document);
   }
 
-  /** The query's terms with their boosts, and the words that fall back to prefix search. */
-  function weightTerms(text: string): {
-    weights: Map<string, number>;
-    prefixed: Set<string>;
-    unknown: Set<string>;
-  } {
+  /** Catalog words spelt like an unknown word (shared trigrams, Dice coefficient). */
+  function spelledLike(word: string): Array<{ term: string; similarity: number }> {
+    if (!spelling || spelling.version !== version) {
+      const grams = new Map<string, string[]>();
+      for (const term of df.keys()) {
+        if (!/^[a-z]{4,}$/.test(term)) continue;
+        for (const gram of trigrams(term)) {
+          const list = grams.get(gram);
+          if (list) list.push(term);
+          else grams.set(gram, [term]);
+        }
+      }
+      spelling = { version, grams };
+    }
+    const mine = trigrams(word);
+    const shared = new Map<string, number>();
+    for (const gram of mine)
+      for (const term of spelling.grams.get(gram) ?? []) shared.set(term, (shared.get(term) ?? 0) + 1);
+    const out: Array<{ term: string; similarity: number }> = [];
+    for (const [term, count] of shared) {
+      const similarity = (2 * count) / (mine.size + term.length); // " term " has term.length trigrams
+      if (similarity >= MIN_SPELLING_SIMILARITY) out.push({ term, similarity });
+    }
+    return out.sort((x, y) => y.similarity - x.similarity).slice(0, 3);
+  }
+
+  /** Catalog terms related to a query word no tool has, with their weights relative to the word's. */
+  function bridgeOf(word: string, own: ReadonlyMap<string, number>): Array<{ term: string; weight: number }> {
+    const bridge = options.bridge;
+    if (!bridge) return [];
+    const found = new Map<string, number>();
+    for (const { word: related, relation } of relatedWords(word)) {
+      const term = normalizeTerm(related, a);
+      if (term === null || !df.has(term) || own.has(term)) continue;
+      found.set(term, Math.max(found.get(term) ?? 0, RELATION_WEIGHT[relation]));
+    }
+    if (found.size === 0 && /^[a-z]{4,}$/.test(word)) {
+      for (const { term, similarity } of spelledLike(word)) if (!own.has(term)) found.set(term, similarity);
+    }
+    // The most telling related words first: relation weight × IDF.
+    return [...found]
+      .map(([term, weight]) => ({ term, weight, rank: weight * idf(term) }))
+      .sort((x, y) => y.rank - x.rank)
+      .slice(0, bridge.perWord)
+      .map(({ term, weight }) => ({ term, weight: weight * bridge.weight }));
+  }
+
+  /** The query's terms with their boosts: IDF weights, abbreviations, prefixes, and the bridge. */
+  function plan(text: string): QueryPlan {
     const counts = new Map<string, number>();
-    for (const t of terms(text, a)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const wordOf = new Map<string, string>();
+    for (const { word, term } of words(text, a)) {
+      counts.set(term, (counts.get(term) ?? 0) + 1);
+      if (!wordOf.has(term)) wordOf.set(term, word);
+    }
     const known = [...counts.keys()].filter((t) => df.has(t));
     const meanIdf = known.reduce((sum, t) => sum + idf(t), 0) / Math.max(1, known.length);
     const weights = new Map<string, number>();
+    const own = new Map<string, number>();
     const add = (term: string, weight: number) => weights.set(term, (weights.get(term) ?? 0) + weight);
     const prefixed = new Set<string>();
-    const unknown = new Set<string>();
+    const unknown: string[] = [];
     for (const [term, count] of counts) {
-      if (!df.has(term)) unknown.add(term);
       let weight = 1 + Math.log(count);
       if (options.idfPower !== 0 && df.has(term)) weight *= (idf(term) / meanIdf) ** options.idfPower;
       add(term, weight);
+      own.set(term, weight);
+      if (!df.has(term)) unknown.push(term);
       const abbreviations = options.abbreviations;
       if (abbreviations) {
         for (let length = abbreviations.minLength; length < term.length; length++) {
@@ -245,66 +354,235 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         }
       }
       const prefix = options.prefix;
-      if (prefix && term.length >= prefix.minLength && (prefix.always || !df.has(term))) prefixed.add(term);
+      if (prefix && term.length >= prefix.minLength && !df.has(term)) prefixed.add(term);
     }
-    return { weights, prefixed, unknown };
-  }
-
-  function searchOptions(
-    weights: Map<string, number>,
-    prefixed: Set<string>,
-    unknown: Set<string>,
-  ): SearchOptions {
-    const fuzzy = options.fuzzy;
-    return {
-      boostTerm: (term) => weights.get(term) ?? 1,
-      prefix: (term) => prefixed.has(term),
-      fuzzy: (term) => (fuzzy && unknown.has(term) ? fuzzy.distance : false),
-      weights: { prefix: options.prefix ? options.prefix.weight : 0, fuzzy: fuzzy ? fuzzy.weight : 0 },
-    };
-  }
-
-  /** Tool scores for a text: minisearch's score scaled to the best, plus the server's share and name bonus. */
-  function scoreText(text: string): Array<{ id: string; score: number }> {
-    const scores: Array<{ id: string; score: number }> = [];
-    const { weights, prefixed, unknown } = weightTerms(text);
-    if (weights.size === 0) return scores;
-    const queryText = [...weights.keys()].join(" ");
-    const common = searchOptions(weights, prefixed, unknown);
-    const found = tools.search(queryText, { ...common, fields, boost, bm25: options.bm25 });
-    if (found.length === 0) return scores;
-    const raw = (r: (typeof found)[number]) =>
-      options.coordination ? r.score : r.score / Math.max(1, r.queryTerms.length);
-    let bestTool = 1e-9;
-    for (const r of found) bestTool = Math.max(bestTool, raw(r));
-    const serverScores = new Map<string, number>();
-    if (options.serverBlend > 0) {
-      for (const r of servers.search(queryText, { ...common, bm25: options.serverBm25 }))
-        serverScores.set(r.id as string, raw(r));
-    }
-    const bestServer = Math.max(1e-9, maxOf(serverScores.values()));
-    for (const r of found) {
-      const id = r.id as string;
-      const doc = indexed.get(id);
-      if (!doc) continue;
-      let score = raw(r) / bestTool;
-      score += (options.serverBlend * (serverScores.get(doc.group) ?? 0)) / bestServer;
-      if (options.nameCoverage > 0 && doc.nameTerms.length > 0) {
-        if (doc.version !== version) {
-          doc.nameIdfs = doc.nameTerms.map(idf);
-          doc.nameIdfSum = doc.nameIdfs.reduce((sum, value) => sum + value, 0);
-          doc.version = version;
-        }
-        // r.terms: the index terms this tool matched (after abbreviation and prefix expansion).
-        let covered = 0;
-        doc.nameTerms.forEach((term, i) => {
-          if (r.terms.includes(term)) covered += doc.nameIdfs[i] as number;
-        });
-        if (doc.nameIdfSum > 0) score += (options.nameCoverage * covered) / doc.nameIdfSum;
+    const bridgeTerms = new Set<string>();
+    const bridged: Bridged[] = [];
+    const bridging = options.bridge && unknown.length >= options.bridge.minUnknownShare * counts.size;
+    for (const term of bridging ? unknown : []) {
+      const related = bridgeOf(wordOf.get(term) ?? term, own);
+      if (related.length === 0) continue;
+      bridged.push({ word: wordOf.get(term) ?? term, related: related.map((r) => r.term) });
+      for (const r of related) {
+        add(r.term, (own.get(term) ?? 1) * r.weight);
+        bridgeTerms.add(r.term);
       }
-      scores.push({ id, score });
     }
-    return scores;
+    return { weights, own, prefixed, bridgeTerms, bridged };
+  }
+
+  /**
+   * One term's scores, as minisearch computes them (its BM25 per field, times the field's boost) for a search
+   * of that term alone, kept until the catalog changes. A query's score is the sum of its terms' scores times
+   * their boosts (minisearch's own sum, without its multiplier by the number of terms matched), so each term's
+   * posting list is scored once, not on every query: the common words, matched by thousands of tools, were
+   * where nearly all the time went.
+   */
+  interface Postings {
+    slots: Int32Array;
+    scores: Float64Array;
+  }
+  const termCache = new Map<string, Postings>();
+  const serverCache = new Map<string, Map<string, number>>();
+  let cachedAt = -1;
+  let cachedPostings = 0;
+  /** Bounds the cache: past this many (term, tool) pairs it starts again. */
+  const MAX_CACHED_POSTINGS = 2_000_000;
+
+  function postings(term: string, prefix: boolean): Postings {
+    if (cachedAt !== version || cachedPostings > MAX_CACHED_POSTINGS) {
+      termCache.clear();
+      serverCache.clear();
+      cachedAt = version;
+      cachedPostings = 0;
+    }
+    const key = `${prefix ? "p" : "t"}:${term}`;
+    let found = termCache.get(key);
+    if (!found) {
+      const results = tools.search(term, {
+        fields,
+        boost,
+        bm25: options.bm25,
+        prefix,
+        weights: { prefix: options.prefix ? options.prefix.weight : 0, fuzzy: 0 },
+      });
+      found = {
+        slots: Int32Array.from(results, (r) => indexed.get(r.id as string)?.slot ?? -1),
+        scores: Float64Array.from(results, (r) => r.score),
+      };
+      termCache.set(key, found);
+      cachedPostings += results.length;
+    }
+    return found;
+  }
+
+  function serverPostings(term: string, prefix: boolean): Map<string, number> {
+    postings(term, prefix); // clears both caches when the catalog changed
+    const key = `${prefix ? "p" : "t"}:${term}`;
+    let found = serverCache.get(key);
+    if (!found) {
+      found = new Map();
+      const results = servers.search(term, {
+        bm25: options.serverBm25,
+        prefix,
+        weights: { prefix: options.prefix ? options.prefix.weight : 0, fuzzy: 0 },
+      });
+      for (const r of results) found.set(r.id as string, r.score);
+      serverCache.set(key, found);
+      cachedPostings += results.length;
+    }
+    return found;
+  }
+
+  /** Each tool's learned share for the query: the weighted share of its own terms that it has learned. */
+  function learnedShares(own: ReadonlyMap<string, number>): Map<string, number> {
+    const shares = new Map<string, number>();
+    if (options.learned === 0 || learnedPostings.size === 0) return shares;
+    let total = 0;
+    for (const weight of own.values()) total += weight;
+    for (const [term, weight] of own) {
+      const postings = learnedPostings.get(term);
+      if (!postings) continue;
+      for (const [id, strength] of postings)
+        shares.set(id, (shares.get(id) ?? 0) + (weight / total) * strength);
+    }
+    return shares;
+  }
+
+  function nameShare(doc: Indexed, searched: ReadonlyMap<string, number>, prefixes: string[]): number {
+    if (doc.version !== version) {
+      doc.nameIdfs = doc.nameTerms.map(idf);
+      doc.nameIdfSum = doc.nameIdfs.reduce((sum, value) => sum + value, 0);
+      doc.version = version;
+    }
+    if (doc.nameIdfSum <= 0) return 0;
+    let covered = 0;
+    doc.nameTerms.forEach((term, i) => {
+      if (searched.has(term) || prefixes.some((p) => term.startsWith(p)))
+        covered += doc.nameIdfs[i] as number;
+    });
+    return covered / doc.nameIdfSum;
+  }
+
+  /** Where a hit's score came from: worked out again for the few hits shown, from the tool's own fields. */
+  function explain(doc: Indexed, parts: HitExplanation["parts"], q: QueryPlan): HitExplanation {
+    const searched = [...q.weights.keys()];
+    const matches = (term: string, searchedTerm: string) =>
+      term === searchedTerm || (q.prefixed.has(searchedTerm) && term.startsWith(searchedTerm));
+    const byField: Partial<Record<FieldName, string[]>> = {};
+    const matched = new Set<string>();
+    if (parts.tool > 0) {
+      for (const field of FIELDS) {
+        const fieldTerms = new Set(splitAtSpaces(doc.document[field]));
+        const found = searched.filter((t) => [...fieldTerms].some((term) => matches(term, t)));
+        if (found.length > 0) byField[field] = found;
+        for (const t of found) matched.add(t);
+      }
+    }
+    const learned = [...q.own.keys()]
+      .map((term) => ({ term, strength: learnedPostings.get(term)?.get(doc.id) ?? 0 }))
+      .filter((l) => l.strength > 0)
+      .map((l) => ({ term: l.term, strength: Math.round(l.strength * 100) / 100 }));
+    const related = [...matched].filter((t) => q.bridgeTerms.has(t));
+    return { parts, fields: byField, learned, related };
+  }
+
+  interface ScoreRequest {
+    filter?: (id: string) => boolean;
+    /** A factor on a tool's final score (a saved skill's, a reused skill's); 1 when undefined. */
+    boost?: (id: string) => number | undefined;
+    limit: number;
+    explain: boolean;
+  }
+
+  function score(text: string, request: ScoreRequest): IndexSearch & { total: number } {
+    const q = plan(text);
+    const empty = { hits: [], total: 0, bridged: q.bridged };
+    if (q.weights.size === 0) return empty;
+    if (sums.length < bySlot.length) {
+      sums = new Float64Array(bySlot.length * 2);
+      ownMatch = new Uint8Array(bySlot.length * 2);
+    }
+    const touched: number[] = [];
+    for (const [term, weight] of q.weights) {
+      const list = postings(term, q.prefixed.has(term));
+      const own = q.bridgeTerms.has(term) ? 0 : 1;
+      for (let i = 0; i < list.slots.length; i++) {
+        const slot = list.slots[i] as number;
+        if (slot < 0) continue;
+        if (sums[slot] === 0 && ownMatch[slot] === 0) touched.push(slot);
+        sums[slot] = (sums[slot] as number) + weight * (list.scores[i] as number);
+        ownMatch[slot] = (ownMatch[slot] as number) | own | 2;
+      }
+    }
+    let bestTool = 1e-9;
+    for (const slot of touched) if ((sums[slot] as number) > bestTool) bestTool = sums[slot] as number;
+    const serverScores = new Map<string, number>();
+    let bestServer = 1e-9;
+    if (options.serverBlend > 0 && touched.length > 0) {
+      for (const [term, weight] of q.weights) {
+        for (const [group, s] of serverPostings(term, q.prefixed.has(term)))
+          serverScores.set(group, (serverScores.get(group) ?? 0) + weight * s);
+      }
+      for (const s of serverScores.values()) if (s > bestServer) bestServer = s;
+    }
+    const learned = learnedShares(q.own);
+    const serverShare = (group: string) =>
+      (options.serverBlend * (serverScores.get(group) ?? 0)) / bestServer;
+    const prefixes = [...q.prefixed];
+    const partsOf = (doc: Indexed, slot: number | undefined) => ({
+      tool: slot === undefined ? 0 : (sums[slot] as number) / bestTool,
+      server: serverShare(doc.group),
+      name:
+        slot !== undefined && options.nameCoverage > 0 && doc.nameTerms.length > 0
+          ? options.nameCoverage * nameShare(doc, q.weights, prefixes)
+          : 0,
+      learned: options.learned * (learned.get(doc.id) ?? 0),
+    });
+    const candidates: Array<{
+      doc: Indexed;
+      slot: number | undefined;
+      match: IndexHit["match"];
+      score: number;
+    }> = [];
+    const consider = (doc: Indexed, slot: number | undefined, match: IndexHit["match"]) => {
+      if (request.filter && !request.filter(doc.id)) return;
+      const parts = partsOf(doc, slot);
+      const score = (parts.tool + parts.server + parts.name + parts.learned) * (request.boost?.(doc.id) ?? 1);
+      candidates.push({ doc, slot, match, score });
+    };
+    for (const slot of touched) {
+      const doc = bySlot[slot];
+      if (doc) consider(doc, slot, (ownMatch[slot] as number) & 1 ? "lexical" : "related");
+    }
+    // Tools that matched none of the words but learned some of them: found by what agents used.
+    for (const id of learned.keys()) {
+      const doc = indexed.get(id);
+      if (doc && ownMatch[doc.slot] === 0) consider(doc, undefined, "learned");
+    }
+    for (const slot of touched) {
+      sums[slot] = 0;
+      ownMatch[slot] = 0;
+    }
+    // Only the best `limit` are sorted and explained: the rest are counted.
+    let threshold = Number.NEGATIVE_INFINITY;
+    if (candidates.length > request.limit) {
+      const scores = Float64Array.from(candidates, (c) => c.score).sort();
+      threshold = scores[scores.length - request.limit] as number;
+    }
+    const hits: IndexHit[] = candidates
+      .filter((c) => c.score >= threshold)
+      .sort((x, y) => y.score - x.score || (x.doc.id < y.doc.id ? -1 : x.doc.id > y.doc.id ? 1 : 0))
+      .slice(0, request.limit)
+      .map((c) => ({
+        id: c.doc.id,
+        score: c.score,
+        match: c.match,
+        ...(request.explain && {
+          explanation: explain(c.doc, partsOf(c.doc, c.slot), q),
+        }),
+      }));
+    return { hits, total: candidates.length, bridged: q.bridged };
   }
 
   return {
@@ -316,10 +594,23 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       const documents = new Map<string, ReturnType<typeof toDocument>>();
       for (const entry of entries) documents.set(entry.name, toDocument(entry));
       const serverTerms: string[] = [];
-      for (const [id, { document, nameTerms }] of documents) {
+      for (const [id, { document, nameTerms, distinct }] of documents) {
         forget(id); // a tool that moved here from another group
-        indexed.set(id, { group, document, nameTerms, nameIdfs: [], nameIdfSum: 0, version: -1 });
-        for (const term of distinctTerms(document)) {
+        const slot = freeSlots.pop() ?? bySlot.length;
+        const entry = {
+          id,
+          slot,
+          group,
+          document,
+          distinct,
+          nameTerms,
+          nameIdfs: [],
+          nameIdfSum: 0,
+          version: -1,
+        };
+        indexed.set(id, entry);
+        bySlot[slot] = entry;
+        for (const term of distinct) {
           df.set(term, (df.get(term) ?? 0) + 1);
           serverTerms.push(term);
         }
@@ -333,21 +624,31 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       }
       version++;
     },
-    search(query, filter) {
-      let hits = scoreText(query);
-      const clauses = options.clauses > 0 ? splitClauses(query) : [];
-      if (clauses.length > 1) {
-        const scores = new Map(hits.map((h) => [h.id, h.score]));
-        const best = new Map<string, number>();
-        for (const clause of clauses) {
-          for (const { id, score } of scoreText(clause)) best.set(id, Math.max(best.get(id) ?? 0, score));
-        }
-        for (const [id, score] of best) scores.set(id, (scores.get(id) ?? 0) + options.clauses * score);
-        hits = [...scores].map(([id, score]) => ({ id, score }));
+    search(query, searchOptions = {}) {
+      return score(query, {
+        limit: searchOptions.limit ?? Number.POSITIVE_INFINITY,
+        explain: searchOptions.explain === true,
+        ...(searchOptions.filter && { filter: searchOptions.filter }),
+        ...(searchOptions.boost && { boost: searchOptions.boost }),
+      });
+    },
+    setLearned(id, learned) {
+      for (const term of learnedBy.get(id)?.keys() ?? []) {
+        const postings = learnedPostings.get(term);
+        postings?.delete(id);
+        if (postings?.size === 0) learnedPostings.delete(term);
       }
-      const results = filter ? hits.filter((h) => filter(h.id)) : hits;
-      results.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-      return results;
+      learnedBy.delete(id);
+      if (!learned || learned.size === 0) return;
+      learnedBy.set(id, learned);
+      for (const [term, strength] of learned) {
+        let postings = learnedPostings.get(term);
+        if (!postings) {
+          postings = new Map();
+          learnedPostings.set(term, postings);
+        }
+        postings.set(id, Math.min(1, Math.max(0, strength)));
+      }
     },
   };
 }

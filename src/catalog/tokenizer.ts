@@ -122,13 +122,18 @@ export function normalizeTerm(term: string, options: AnalyzeOptions = {}): strin
   return stem(lower);
 }
 
-/** Tokens of a text, normalized, as the index sees them. */
-export function terms(text: string, options: AnalyzeOptions = {}): string[] {
-  const out: string[] = [];
+/** Each kept word of a text, lowercased, with the term it becomes (a query's words are looked up as words too). */
+export function words(text: string, options: AnalyzeOptions = {}): Array<{ word: string; term: string }> {
+  const out: Array<{ word: string; term: string }> = [];
   const withoutClitics = text.replace(/n['’]t\b/gi, "").replace(/['’](?:s|re|ve|d|ll|m)\b/gi, "");
   for (const token of tokenize(withoutClitics, options)) {
     const term = normalizeTerm(token, options);
-    if (term !== null) out.push(term);
+    if (term !== null) out.push({ word: token.toLowerCase(), term });
   }
   return out;
+}
+
+/** Tokens of a text, normalized, as the index sees them. */
+export function terms(text: string, options: AnalyzeOptions = {}): string[] {
+  return words(text, options).map((w) => w.term);
 }
