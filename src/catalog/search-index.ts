@@ -539,17 +539,13 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
           : 0,
       learned: options.learned * (learned.get(doc.id) ?? 0),
     });
-    const candidates: Array<{
-      doc: Indexed;
-      slot: number | undefined;
-      match: IndexHit["match"];
-      score: number;
-    }> = [];
+    type Parts = HitExplanation["parts"];
+    const candidates: Array<{ doc: Indexed; parts: Parts; match: IndexHit["match"]; score: number }> = [];
     const consider = (doc: Indexed, slot: number | undefined, match: IndexHit["match"]) => {
       if (request.filter && !request.filter(doc.id)) return;
       const parts = partsOf(doc, slot);
       const score = (parts.tool + parts.server + parts.name + parts.learned) * (request.boost?.(doc.id) ?? 1);
-      candidates.push({ doc, slot, match, score });
+      candidates.push({ doc, parts, match, score });
     };
     for (const slot of touched) {
       const doc = bySlot[slot];
@@ -579,7 +575,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         score: c.score,
         match: c.match,
         ...(request.explain && {
-          explanation: explain(c.doc, partsOf(c.doc, c.slot), q),
+          explanation: explain(c.doc, c.parts, q),
         }),
       }));
     return { hits, total: candidates.length, bridged: q.bridged };

@@ -25,6 +25,7 @@ const PART_OF: Record<string, Part> = { n: "noun", v: "verb", a: "adj", s: "adj"
 const SENSES = 4;
 /** A general word can have hundreds of narrower ones (hyponyms); the first few are enough for a bridge. */
 const NARROWER_PER_SENSE = 12;
+const PARTICLES = new Set(["up", "down", "back", "out", "off", "on", "in", "over", "away", "about", "around"]);
 const NEWLINE = 10;
 const SPACE = 32;
 
@@ -149,7 +150,10 @@ export function relatedWords(word: string): RelatedWord[] {
   if (cached) return cached;
   const best = new Map<string, Relation>();
   const add = (lemma: string, relation: Relation) => {
-    for (const w of lemma.split(/[_\-\s]+/)) {
+    const parts = lemma.split(/[_\-\s]+/);
+    // A phrasal verb's words mean nothing alone ("call back", "fold up").
+    if (parts.length > 1 && parts.some((w) => PARTICLES.has(w))) return;
+    for (const w of parts) {
       if (w.length < 2 || w === key) continue;
       const known = best.get(w);
       if (known === undefined || RANK[relation] < RANK[known]) best.set(w, relation);
@@ -180,7 +184,8 @@ export function relatedWords(word: string): RelatedWord[] {
       const synset = parseSynset(text);
       const position = synset.words.indexOf(lemma) + 1;
       for (const w of synset.words) add(w, "synonym");
-      let narrower = 0;
+      // Narrower words only of the first sense: the others' are mostly rare meanings.
+      let narrower = offset === offsets[0] ? 0 : NARROWER_PER_SENSE;
       for (const p of synset.pointers) {
         if (p.source !== 0 && p.source !== position) continue;
         const relation: Relation | undefined =
