@@ -19,7 +19,9 @@ Usage:
                                                          loopback)
   skillsmith console [--port 8931] [--host 127.0.0.1]     serve the web console alone (servers, search, skills,
                                                          runs) over the same mcp.json, skills and store
-  skillsmith search  "<query>" [--server s] [--limit n]  search the tools of every configured server
+  skillsmith search  "<query>" [--server s] [--limit n] [--explain]
+                                                         search the tools of every configured server; --explain
+                                                         shows where each score came from
   skillsmith probe   server.tool ['{"arg": 1}'] [--allow-side-effects] [--fresh]
                                                          call one tool for real; print its answer's shape and a sample
   skillsmith skills  [--config mcp.json]                 list the saved skills
@@ -56,6 +58,7 @@ const OPTIONS = {
   "from-run": { type: "string" },
   description: { type: "string" },
   overwrite: { type: "boolean" },
+  explain: { type: "boolean" },
   http: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
@@ -153,7 +156,12 @@ const COMMANDS = new Map<string, (run: Invocation) => Promise<number>>([
       const limit = values.limit === undefined ? 8 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 50)
         throw usage("--limit must be a whole number from 1 to 50");
-      const search = { query, limit, ...(values.server && { server: values.server }) };
+      const search = {
+        query,
+        limit,
+        ...(values.server && { server: values.server }),
+        ...(values.explain && { explain: true }),
+      };
       return (await import("./cli/search-command.js")).searchCommand(await config(), search, io, logger);
     },
   ],

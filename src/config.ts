@@ -120,6 +120,8 @@ const skillsmithSchema = z.strictObject({
   http: httpSchema.default(httpSchema.parse({})),
   /** On SIGTERM or stdin closing, how long requests in flight get to finish before they are answered with an error. */
   shutdownGraceMs: z.int().min(0).max(600_000).default(5_000),
+  /** Learn from use: the words of a search are credited to the tools a session then probes, runs or saves. */
+  learn: z.boolean().default(true),
 });
 
 const configFileSchema = z.object({
@@ -168,6 +170,7 @@ export interface Config {
   secrets: string[];
   http: HttpServingOptions;
   shutdownGraceMs: number;
+  learn: boolean;
 }
 
 const defaultServerOptions = serverOptionsSchema.parse({});
@@ -292,6 +295,7 @@ export function parseConfig(
       sessions: skillsmith.http.sessions ?? (sharedStore ? "shared" : "local"),
     },
     shutdownGraceMs: skillsmith.shutdownGraceMs,
+    learn: skillsmith.learn,
   };
 }
 

@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from "./logger.js";
 import { META_TOOL_NAMES } from "./meta-tool-names.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createProber, type ProbeContext, type ProbeRequest, type ProbeResult } from "./probe/prober.js";
+import { createLearning, type Use } from "./search/learning.js";
 import { createSearch, type SearchInput, type SearchOutput } from "./search/search.js";
 import { createObservations } from "./shapes/observations.js";
 import { skillEffects } from "./skills/annotations.js";
@@ -25,7 +26,7 @@ import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
 export type { RootsSource } from "./client-roots.js";
-export type { Detail, SearchInput, SearchOutput, SearchResultItem } from "./search/search.js";
+export type { Detail, Explanation, SearchInput, SearchOutput, SearchResultItem } from "./search/search.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -51,9 +52,18 @@ export interface Gateway {
   start(): Promise<void>;
   /** Resolves when every server has connected or failed once. */
   settled(): Promise<void>;
-  /** On a first start, waits (up to `searchWaitMs`) for servers that have neither a snapshot nor a listing yet. */
-  search(input: SearchInput): Promise<SearchOutput>;
-  probe(request: ProbeRequest, context?: ProbeContext): Promise<ProbeResult>;
+  /**
+   * On a first start, waits (up to `searchWaitMs`) for servers that have neither a snapshot nor a listing yet.
+   * With a `session`, the search is remembered for learning from the uses that follow it.
+   */
+  search(input: SearchInput, session?: string): Promise<SearchOutput>;
+  /** A successful probe in a session is a use of the tool (learning). */
+  probe(request: ProbeRequest, context?: ProbeContext & { session?: string }): Promise<ProbeResult>;
+  /**
+   * Tools used in a session (called by a run, called by a saved skill): its recent searches' words are credited
+   * to them (unless `skillsmith.learn` is false). Never rejects.
+   */
+  used(session: string | undefined, use: Use): Promise<void>;
   /**
    * A client in front of the gateway offers its roots to the downstream servers (the union of every client's
    * roots is what a server gets on roots/list). Returns the way to withdraw them, when that client goes.
@@ -135,6 +145,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger,
     serverOptions,
   });
+  const learning = config.learn ? createLearning({ store, catalog, logger }) : undefined;
   const search = createSearch({
     catalog,
     pool,
@@ -161,6 +172,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     async start() {
       await snapshots.restore(enabled);
       await skills.load();
+      await learning?.start();
       if (options.serving) {
         if (store.shared) await mentionFolderSkills(config.skillsDir, logger);
         sandbox.warm();
@@ -172,7 +184,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       pool.start();
     },
     settled: () => pool.settled(),
-    async search(input) {
+    async search(input, session) {
+      if (session !== undefined) learning?.searched(session, input.query);
       const started = performance.now();
       const found = await search(input);
       observer.search(performance.now() - started);
@@ -180,14 +193,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async probe(request, context) {
       const started = performance.now();
+      let result: ProbeResult;
       try {
-        const result = await prober.probe(request, context);
+        result = await prober.probe(request, context);
         observer.probe("ok", performance.now() - started);
-        return result;
       } catch (error) {
         observer.probe("failed", performance.now() - started);
         throw error;
       }
+      if (result.ok && context?.session !== undefined)
+        await learning?.used(context.session, { tools: [result.tool] });
+      return result;
+    },
+    async used(session, use) {
+      if (session !== undefined) await learning?.used(session, use);
     },
     offerRoots: (source) => roots.offer(source),
     rootsChanged: () => pool.rootsChanged(),
@@ -196,6 +215,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     storeUrl: displayUrl(config.store),
     async close() {
       stopWatching();
+      learning?.close();
       await sandbox.close();
       await pool.close();
       await Promise.all([snapshots.flush(), runner.flush()]);

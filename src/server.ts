@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
@@ -60,6 +61,8 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
     { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
   );
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
+  // One server per client session (stdio, or one per HTTP session): searches and the uses that follow meet here.
+  const session = randomUUID();
   const listed = META_TOOLS.map(describeTool);
   const stopListening = gateway.skills.onChange(() => {
     server
@@ -108,6 +111,7 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
     };
     const client = server.getClientCapabilities() ?? {};
     const context: ToolContext = {
+      session,
       signal: extra.signal,
       progress,
       relay: {

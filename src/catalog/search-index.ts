@@ -62,7 +62,18 @@ export interface RankingOptions {
    */
   abbreviations: { minLength: number; weight: number } | false;
   /** Related words of query words that no tool has, at `weight` of the word (WordNet, then trigrams); false = off. */
-  bridge: { weight: number; perWord: number; minUnknownShare: number } | false;
+  bridge:
+    | {
+        weight: number;
+        /** Related words kept per word, the most telling first. */
+        perWord: number;
+        /** The request's unknown words are bridged when they are at least this share of its words… */
+        minUnknownShare: number;
+        /** …or when fewer tools than this matched, its unknown words and those of at most `maxRareTools` tools. */
+        minHits: number;
+        maxRareTools: number;
+      }
+    | false;
   /** Weight of a tool's learned share (0..1, like the server's); 0 = off. */
   learned: number;
 }
@@ -80,7 +91,7 @@ export const DEFAULT_RANKING: RankingOptions = {
   idfPower: 1,
   prefix: { minLength: 3, weight: 0.5 },
   abbreviations: { minLength: 3, weight: 0.3 },
-  bridge: { weight: 0.5, perWord: 6, minUnknownShare: 0.5 },
+  bridge: { weight: 0.5, perWord: 3, minUnknownShare: 0.5, minHits: 5, maxRareTools: 2 },
   learned: 1,
 };
 
@@ -305,28 +316,41 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   /** Catalog terms related to a query word no tool has, with their weights relative to the word's. */
-  function bridgeOf(word: string, own: ReadonlyMap<string, number>): Array<{ term: string; weight: number }> {
+  function bridgeOf(
+    word: string,
+    own: ReadonlyMap<string, number>,
+  ): Array<{ term: string; word: string; weight: number }> {
     const bridge = options.bridge;
     if (!bridge) return [];
-    const found = new Map<string, number>();
+    const found = new Map<string, { word: string; weight: number }>();
     for (const { word: related, relation } of relatedWords(word)) {
       const term = normalizeTerm(related, a);
       if (term === null || !df.has(term) || own.has(term)) continue;
-      found.set(term, Math.max(found.get(term) ?? 0, RELATION_WEIGHT[relation]));
+      const weight = RELATION_WEIGHT[relation];
+      if ((found.get(term)?.weight ?? 0) < weight) found.set(term, { word: related, weight });
     }
-    if (found.size === 0 && /^[a-z]{4,}$/.test(word)) {
-      for (const { term, similarity } of spelledLike(word)) if (!own.has(term)) found.set(term, similarity);
+    // Spelling only for a word no tool has: a known rare word is spelt right.
+    const term = normalizeTerm(word, a);
+    if (found.size === 0 && /^[a-z]{4,}$/.test(word) && term !== null && !df.has(term)) {
+      for (const { term, similarity } of spelledLike(word))
+        if (!own.has(term)) found.set(term, { word: term, weight: similarity });
     }
-    // The most telling related words first: relation weight × IDF.
-    return [...found]
-      .map(([term, weight]) => ({ term, weight, rank: weight * idf(term) }))
+    // The most telling related words first (relation weight × IDF); together they weigh what one word would, so
+    // a word with many relatives does not outvote one with a single close one.
+    const kept = [...found]
+      .map(([term, r]) => ({ term, word: r.word, weight: r.weight, rank: r.weight * idf(term) }))
       .sort((x, y) => y.rank - x.rank)
-      .slice(0, bridge.perWord)
-      .map(({ term, weight }) => ({ term, weight: weight * bridge.weight }));
+      .slice(0, bridge.perWord);
+    const total = kept.reduce((sum, r) => sum + r.weight, 0);
+    return kept.map(({ term, word: shown, weight }) => ({
+      term,
+      word: shown,
+      weight: (weight / total) * bridge.weight,
+    }));
   }
 
   /** The query's terms with their boosts: IDF weights, abbreviations, prefixes, and the bridge. */
-  function plan(text: string): QueryPlan {
+  function plan(text: string, widen: boolean): QueryPlan {
     const counts = new Map<string, number>();
     const wordOf = new Map<string, string>();
     for (const { word, term } of words(text, a)) {
@@ -358,11 +382,18 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     }
     const bridgeTerms = new Set<string>();
     const bridged: Bridged[] = [];
-    const bridging = options.bridge && unknown.length >= options.bridge.minUnknownShare * counts.size;
-    for (const term of bridging ? unknown : []) {
+    const bridge = options.bridge;
+    const bridging = !bridge
+      ? []
+      : widen
+        ? [...counts.keys()].filter((t) => (df.get(t) ?? 0) <= bridge.maxRareTools)
+        : unknown.length >= bridge.minUnknownShare * counts.size
+          ? unknown
+          : [];
+    for (const term of bridging) {
       const related = bridgeOf(wordOf.get(term) ?? term, own);
       if (related.length === 0) continue;
-      bridged.push({ word: wordOf.get(term) ?? term, related: related.map((r) => r.term) });
+      bridged.push({ word: wordOf.get(term) ?? term, related: related.map((r) => r.word) });
       for (const r of related) {
         add(r.term, (own.get(term) ?? 1) * r.weight);
         bridgeTerms.add(r.term);
@@ -495,10 +526,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     explain: boolean;
   }
 
-  function score(text: string, request: ScoreRequest): IndexSearch & { total: number } {
-    const q = plan(text);
-    const empty = { hits: [], total: 0, bridged: q.bridged };
-    if (q.weights.size === 0) return empty;
+  /** Sums each tool's score over the plan's terms into `sums` (by slot); returns the slots touched. */
+  function accumulate(q: QueryPlan): number[] {
     if (sums.length < bySlot.length) {
       sums = new Float64Array(bySlot.length * 2);
       ownMatch = new Uint8Array(bySlot.length * 2);
@@ -515,6 +544,28 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         ownMatch[slot] = (ownMatch[slot] as number) | own | 2;
       }
     }
+    return touched;
+  }
+
+  function clear(touched: readonly number[]): void {
+    for (const slot of touched) {
+      sums[slot] = 0;
+      ownMatch[slot] = 0;
+    }
+  }
+
+  function score(text: string, request: ScoreRequest): IndexSearch & { total: number } {
+    let q = plan(text, false);
+    let touched = accumulate(q);
+    // Few tools matched: the request's words are not the catalog's. Its rare words are bridged too ("folder",
+    // which one saved skill uses, while the tools say "directory").
+    const minHits = options.bridge ? options.bridge.minHits : 0;
+    if (minHits > 0 && touched.filter((slot) => (ownMatch[slot] as number) & 1).length < minHits) {
+      clear(touched);
+      q = plan(text, true);
+      touched = accumulate(q);
+    }
+    if (touched.length === 0 && learnedPostings.size === 0) return { hits: [], total: 0, bridged: q.bridged };
     let bestTool = 1e-9;
     for (const slot of touched) if ((sums[slot] as number) > bestTool) bestTool = sums[slot] as number;
     const serverScores = new Map<string, number>();
@@ -556,10 +607,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       const doc = indexed.get(id);
       if (doc && ownMatch[doc.slot] === 0) consider(doc, undefined, "learned");
     }
-    for (const slot of touched) {
-      sums[slot] = 0;
-      ownMatch[slot] = 0;
-    }
+    clear(touched);
     // Only the best `limit` are sorted and explained: the rest are counted.
     let threshold = Number.NEGATIVE_INFINITY;
     if (candidates.length > request.limit) {

@@ -25,7 +25,19 @@ const PART_OF: Record<string, Part> = { n: "noun", v: "verb", a: "adj", s: "adj"
 const SENSES = 4;
 /** A general word can have hundreds of narrower ones (hyponyms); the first few are enough for a bridge. */
 const NARROWER_PER_SENSE = 12;
-const PARTICLES = new Set(["up", "down", "back", "out", "off", "on", "in", "over", "away", "about", "around"]);
+const PARTICLES = new Set([
+  "up",
+  "down",
+  "back",
+  "out",
+  "off",
+  "on",
+  "in",
+  "over",
+  "away",
+  "about",
+  "around",
+]);
 const NEWLINE = 10;
 const SPACE = 32;
 

@@ -1,5 +1,5 @@
 import { deadline } from "../async.js";
-import type { Catalog } from "../catalog/catalog.js";
+import type { Catalog, SearchHit } from "../catalog/catalog.js";
 import { paramsLine } from "../catalog/render.js";
 import type { Pool } from "../downstream/pool.js";
 import type { Observations } from "../shapes/observations.js";
@@ -15,13 +15,24 @@ export interface SearchInput {
   limit: number;
   server?: string;
   detail: Detail;
+  /** Say where each score came from (fields, server, name, learned words, related words). */
+  explain?: boolean;
 }
+
+/** Where a result's score came from, as data (format.ts renders it). */
+export type Explanation = NonNullable<SearchHit["explanation"]>;
 
 export interface SearchResultItem {
   name: string;
   kind: "tool" | "skill";
   server: string;
   score: number;
+  /**
+   * How it matched, when not by the request's own words: "related" through related words of words no tool uses
+   * (the vocabulary bridge), "learned" through words agents' requests taught it.
+   */
+  match?: "related" | "learned";
+  explanation?: Explanation;
   /** Another tool whose name differs from this one's only by case or hidden characters. */
   lookalike?: string;
   /** The server's own words (or the skill's author's), hidden characters removed and length capped. */
@@ -40,6 +51,8 @@ export interface SearchResultItem {
 export interface SearchOutput {
   results: SearchResultItem[];
   total: number;
+  /** Words of the request that no tool uses, and the related words searched instead. */
+  bridged?: Array<{ word: string; related: string[] }>;
   /** Servers still connecting whose tools are not searchable yet (no snapshot of them either). */
   connecting?: string[];
 }
@@ -93,24 +106,27 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
     budget.clear();
   }
 
-  return async ({ query, limit, server, detail }) => {
+  return async ({ query, limit, server, detail, explain }) => {
     await awaitListed(server);
     const found = catalog.search({
       query,
       limit: limit + REUSE_LOOKAHEAD,
       ...(server !== undefined && { server }),
+      ...(explain && { explain }),
     });
-    const { total } = found;
+    const { total, bridged } = found;
     const hits = rankByReuse(found.hits, options.usedBy, limit);
     const looks = lookalikesNow();
     const results = await Promise.all(
-      hits.map(async ({ entry, record, score }): Promise<SearchResultItem> => {
+      hits.map(async ({ entry, record, score, match, explanation }): Promise<SearchResultItem> => {
         const lookalike = looks.get(entry.name);
         const base = {
           name: entry.name,
           kind: entry.kind,
           server: entry.server,
           score: Math.round(score * 100) / 100,
+          ...(match !== "lexical" && { match }),
+          ...(explanation && { explanation }),
           ...(lookalike !== undefined && { lookalike }),
         };
         if (detail === "name") return base;
@@ -135,6 +151,11 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
       }),
     );
     const connecting = unlisted(server);
-    return { results, total, ...(connecting.length > 0 && { connecting }) };
+    return {
+      results,
+      total,
+      ...(bridged.length > 0 && { bridged }),
+      ...(connecting.length > 0 && { connecting }),
+    };
   };
 }

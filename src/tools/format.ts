@@ -3,7 +3,7 @@
  * CLI (what a person reads): one wording for both.
  */
 import { clip } from "../catalog/render.js";
-import type { SearchOutput } from "../gateway.js";
+import type { Explanation, SearchOutput } from "../gateway.js";
 import type { ProbeResult } from "../probe/prober.js";
 import { trimSample } from "../shapes/sample.js";
 import type { NestedRun, StepRecord } from "../skills/frames.js";
@@ -22,13 +22,17 @@ export function renderSearch(query: string, output: SearchOutput): string {
   const lines = [
     `${output.results.length} of ${output.total} matches for "${query}" (descriptions quoted as their servers wrote them):`,
   ];
+  const bridge = bridgeLine(output);
+  if (bridge) lines.push(bridge);
   for (const r of output.results) {
     const computed = r.computedCalls ? ", calls tools named at run time" : "";
     const lookalike = r.lookalike !== undefined ? `, LOOKALIKE of ${visibleName(r.lookalike)}` : "";
+    const match = r.match !== undefined ? `, ${r.match}` : "";
     lines.push(
-      `- ${visibleName(r.name)} (${r.kind}${computed}${lookalike}, score ${r.score})` +
+      `- ${visibleName(r.name)} (${r.kind}${computed}${lookalike}${match}, score ${r.score})` +
         (r.description ? ` ${JSON.stringify(r.description)}` : ""),
     );
+    if (r.explanation) lines.push(`  why: ${renderExplanation(r.explanation)}`);
     if (r.params !== undefined) lines.push(`  params: ${r.params || "none"}`);
     if (r.usedBy) lines.push(`  used by: ${r.usedBy.join(", ")}`);
     if (r.returns !== undefined) lines.push(`  returns: ${r.returns}`);
@@ -38,6 +42,36 @@ export function renderSearch(query: string, output: SearchOutput): string {
     lines.push(`(${output.connecting.join(", ")} still connecting: not searched yet.)`);
   }
   return lines.join("\n");
+}
+
+/** The words of a request that no tool uses, and what was searched instead (results marked related). */
+export function bridgeLine(output: SearchOutput): string | undefined {
+  if (!output.bridged?.length) return undefined;
+  const pairs = output.bridged.map((b) => `"${b.word}" → ${b.related.join(", ")}`).join("; ");
+  const related = output.results.filter((r) => r.match === "related").length;
+  return (
+    `No tool uses some of these words; related words were searched too (${pairs})` +
+    (related > 0 ? `: the ${related} marked "related" matched only those.` : ".")
+  );
+}
+
+/** Where a score came from, in one line: its parts, the terms matched in each field, learned and related words. */
+export function renderExplanation(e: Explanation): string {
+  const n = (value: number) => (Math.round(value * 100) / 100).toString();
+  const parts = [
+    `tool ${n(e.parts.tool)}`,
+    `server ${n(e.parts.server)}`,
+    `name ${n(e.parts.name)}`,
+    `learned ${n(e.parts.learned)}`,
+  ].join(" + ");
+  const fields = Object.entries(e.fields).map(([field, terms]) => `${field}: ${terms.join(" ")}`);
+  const learned = e.learned.map((l) => `${l.term} ${n(l.strength)}`);
+  return [
+    e.skillBoost !== undefined ? `(${parts}) × ${e.skillBoost} (skill)` : parts,
+    ...(fields.length > 0 ? [`matched ${fields.join("; ")}`] : []),
+    ...(learned.length > 0 ? [`learned ${learned.join(", ")}`] : []),
+    ...(e.related.length > 0 ? [`related ${e.related.join(" ")}`] : []),
+  ].join(" | ");
 }
 
 export function renderProbe(r: ProbeResult): string {

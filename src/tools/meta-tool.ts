@@ -11,6 +11,8 @@ export interface ToolContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /** Carries the downstream server's progress, logs, elicitation and sampling requests back to this client. */
   relay: CallRelay;
+  /** The client session the call came in (learning links a search to the uses that follow it). */
+  session?: string;
 }
 
 /** One of Skillsmith's own tools: its contract (zod in, JSON Schema out) and its handler. */

@@ -32,6 +32,7 @@ export const probeTool = defineMetaTool({
     const { blocks = [], ...result } = await gateway.probe(args, {
       signal: context.signal,
       relay: context.relay,
+      ...(context.session !== undefined && { session: context.session }),
     });
     // Images, audio and resources come back as themselves beside the text, so the client can show them.
     return {

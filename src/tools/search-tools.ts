@@ -31,8 +31,11 @@ export const searchTools = defineMetaTool({
     "the tools of every connected server are reachable only through search. Names come as `server.tool`.",
   input: searchToolsInput,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
-  async handler({ query, limit, server, detail }, gateway) {
-    const output = await gateway.search({ query, limit, detail, ...(server !== undefined && { server }) });
+  async handler({ query, limit, server, detail }, gateway, context) {
+    const output = await gateway.search(
+      { query, limit, detail, ...(server !== undefined && { server }) },
+      context.session,
+    );
     return structuredResult(renderSearch(query, output), { ...output });
   },
 });

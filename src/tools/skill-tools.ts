@@ -29,6 +29,12 @@ export async function runSkillTool(
       void context.progress(count, undefined, `step ${step.index} "${step.label}" done`);
     },
   });
+  // The tools a run called were found for the session's last searches (and so was the skill it ran).
+  if (run.status === "ok") {
+    await gateway.used(context.session, {
+      tools: [...(run.skill !== undefined ? [run.skill] : []), ...run.tools],
+    });
+  }
   return {
     content: [{ type: "text", text: renderRun(run) }],
     structuredContent: runView(run),
@@ -64,6 +70,11 @@ export const saveSkill = defineMetaTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(request, gateway, context) {
     const outcome = await gateway.skills.save(request, { relay: context.relay });
+    // The requests that led to a skill, and its description, count for it and for the tools it calls.
+    await gateway.used(context.session, {
+      tools: [outcome.name, ...outcome.tools],
+      text: request.description,
+    });
     const structured = {
       name: outcome.name,
       version: outcome.version,
