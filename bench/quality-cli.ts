@@ -1,9 +1,17 @@
 /**
- * Prints search quality: node --import tsx bench/quality-cli.ts [--per-query] [--ablation] [--split-half] [--speed]
+ * Prints search quality: node --import tsx bench/quality-cli.ts [--per-query] [--ablation] [--split-half] [--learning] [--speed]
  * Skillsmith vs plain BM25 on the LiveMCPBench development queries, and the ratio; optionally each query,
  * the ablation of every ranking change, a split-half check of the tuned weights, and speed at 10,000 tools.
  */
-import { ablation, measureQuality, measureSearchSpeed, type QueryScore, splitHalf } from "./quality.js";
+import {
+  ablation,
+  floodCheck,
+  learningSplitHalf,
+  measureQuality,
+  measureSearchSpeed,
+  type QueryScore,
+  splitHalf,
+} from "./quality.js";
 
 const flags = new Set(process.argv.slice(2));
 const f3 = (n: number) => n.toFixed(3);
@@ -59,5 +67,20 @@ if (flags.has("--speed")) {
   const s = await measureSearchSpeed(10_000);
   console.log(
     `\nspeed: ${s.tools} tools on ${s.servers} servers: build ${s.buildMs.toFixed(0)} ms, search p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms`,
+  );
+}
+
+if (flags.has("--learning")) {
+  console.log("\nlearning: one half replayed as traffic (search, then a probe of each gold tool), the other half scored");
+  for (const r of await learningSplitHalf()) {
+    console.log(
+      `traffic ${r.traffic}, scored ${r.scored}: without ${fmt(r.without)}\n                       with    ${fmt(r.with)}`,
+    );
+  }
+  const f = await floodCheck();
+  console.log(
+    `flood: "${f.query.slice(0, 60)}…" ×${f.floods} credited to ${f.tools.join(", ")}: ` +
+      `${f.unrelatedChanged} of ${f.unrelated} queries sharing no word with it changed their top 10; ` +
+      `${f.changed} of ${f.others} in all; nDCG@10 of the others ${f3(f.ndcgBefore)} → ${f3(f.ndcgAfter)}`,
   );
 }

@@ -16,9 +16,13 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import MiniSearch from "minisearch";
-import { createCatalog, toolEntry } from "../src/catalog/catalog.js";
+import { type Catalog, createCatalog, toolEntry } from "../src/catalog/catalog.js";
 import { createSearchIndex, DEFAULT_RANKING, type RankingOptions } from "../src/catalog/search-index.js";
+import { terms } from "../src/catalog/tokenizer.js";
 import { toToolRecord } from "../src/catalog/tool-record.js";
+import { silentLogger } from "../src/logger.js";
+import { createLearning } from "../src/search/learning.js";
+import { createStateStore } from "../src/store/state-store.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_DATA_DIR = resolve(here, "data");
@@ -137,22 +141,31 @@ function asTool(row: DataTool): Tool {
   };
 }
 
-/** Skillsmith's ranking: the real catalog, built one server at a time, as the gateway builds it. */
-export function skillsmithRanker(tools: readonly DataTool[]): { rank: Ranker; buildMs: number } {
+/** The real catalog over the registry, built one server at a time, as the gateway builds it. */
+export function buildCatalog(tools: readonly DataTool[], ranking?: RankingOptions): Catalog {
   const byServer = new Map<string, DataTool[]>();
   for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
-  const started = performance.now();
-  const catalog = createCatalog([...byServer.keys()]);
+  const catalog = createCatalog([...byServer.keys()], ranking);
   for (const [server, rows] of byServer) {
     catalog.setServerTools(
       server,
       rows.map((row) => toToolRecord(server, asTool(row))),
     );
   }
-  const buildMs = performance.now() - started;
-  const rank: Ranker = (query) =>
+  return catalog;
+}
+
+const catalogRanker =
+  (catalog: Catalog): Ranker =>
+  (query) =>
     catalog.search({ query, limit: 50 }).hits.map((hit) => hit.record?.tool ?? hit.entry.tool);
-  return { rank, buildMs };
+
+/** Skillsmith's ranking: the real catalog, built one server at a time, as the gateway builds it. */
+export function skillsmithRanker(tools: readonly DataTool[]): { rank: Ranker; buildMs: number } {
+  const started = performance.now();
+  const catalog = buildCatalog(tools);
+  const buildMs = performance.now() - started;
+  return { rank: catalogRanker(catalog), buildMs };
 }
 
 /**
@@ -384,5 +397,115 @@ export async function measureSearchSpeed(
     buildMs,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
+  };
+}
+
+export interface LearningRow {
+  /** The half replayed as traffic, and the half scored. */
+  traffic: "A" | "B";
+  scored: "A" | "B";
+  without: QueryScore;
+  with: QueryScore;
+}
+
+/** The first tool of each gold name (in registry order): what an agent would have probed. */
+function goldTools(catalog: Catalog, gold: readonly string[]): string[] {
+  return gold.flatMap((name) => catalog.tools().find((t) => t.tool === name)?.name ?? []);
+}
+
+/**
+ * Learning measured on queries it never saw: one half of the development queries is replayed as traffic
+ * (each searched in a session of its own, then a probe of each of its gold tools), and the other half is scored
+ * before and after; both ways round. Goes through the gateway's own learning (store "memory:").
+ */
+export async function learningSplitHalf(
+  options: { registryFile?: string; queriesFile?: string; ranking?: RankingOptions } = {},
+): Promise<LearningRow[]> {
+  const [tools, tasks] = await Promise.all([loadTools(options.registryFile), loadTasks(options.queriesFile)]);
+  const [a, b] = halves(tasks);
+  const rows: LearningRow[] = [];
+  for (const [traffic, scored, replay, test] of [
+    ["A", "B", a, b],
+    ["B", "A", b, a],
+  ] as const) {
+    const catalog = buildCatalog(tools, options.ranking);
+    const without = evaluate(catalogRanker(catalog), test);
+    const store = createStateStore("memory:");
+    const learning = createLearning({ store, catalog, logger: silentLogger });
+    for (const [i, task] of replay.entries()) {
+      learning.searched(`traffic-${i}`, task.query);
+      await learning.used(`traffic-${i}`, { tools: goldTools(catalog, task.gold) });
+    }
+    rows.push({ traffic, scored, without, with: evaluate(catalogRanker(catalog), test) });
+    learning.close();
+    await store.close();
+  }
+  return rows;
+}
+
+export interface FloodResult {
+  query: string;
+  tools: string[];
+  floods: number;
+  /** The other queries (sharing no word with the flooded one / all of them) whose top 10 changed. */
+  unrelatedChanged: number;
+  unrelated: number;
+  changed: number;
+  others: number;
+  ndcgBefore: number;
+  ndcgAfter: number;
+}
+
+/**
+ * The cap: one query replayed `floods` times (each in its own session, then a probe of a tool unrelated to it),
+ * then every other development query is searched again. A query that shares no word with the flood must rank
+ * exactly as before; the others may move only through the words they share.
+ */
+export async function floodCheck(
+  floods = 1000,
+  options: { registryFile?: string; queriesFile?: string } = {},
+): Promise<FloodResult> {
+  const [tools, tasks] = await Promise.all([loadTools(options.registryFile), loadTasks(options.queriesFile)]);
+  const catalog = buildCatalog(tools);
+  const rank = catalogRanker(catalog);
+  const [flooded, ...others] = tasks as [DataTask, ...DataTask[]];
+  // A tool the flooded query has nothing to do with: the last tool of the registry that is not gold anywhere.
+  const gold = new Set(tasks.flatMap((t) => t.gold));
+  const victim = [...catalog.tools()].reverse().find((t) => !gold.has(t.tool));
+  const floodedTools = victim ? [victim.name] : [];
+  const before = new Map(others.map((t) => [t.id, dedupe(rank(t.query)).slice(0, 10)]));
+  const ndcgBefore = evaluate(rank, others).ndcg10;
+  const store = createStateStore("memory:");
+  const learning = createLearning({ store, catalog, logger: silentLogger });
+  for (let i = 0; i < floods; i++) {
+    learning.searched(`flood-${i}`, flooded.query);
+    await learning.used(`flood-${i}`, { tools: floodedTools });
+  }
+  const floodTerms = new Set(terms(flooded.query));
+  let changed = 0;
+  let unrelated = 0;
+  let unrelatedChanged = 0;
+  for (const t of others) {
+    const moved = JSON.stringify(dedupe(rank(t.query)).slice(0, 10)) !== JSON.stringify(before.get(t.id));
+    const shares = terms(t.query).some((term) => floodTerms.has(term));
+    if (moved) changed++;
+    if (!shares) {
+      unrelated++;
+      if (moved) unrelatedChanged++;
+    }
+  }
+  const ndcgAfter = evaluate(rank, others).ndcg10;
+  learning.close();
+  await store.close();
+  return {
+    query: flooded.query,
+    tools: floodedTools,
+    floods,
+    unrelatedChanged,
+    unrelated,
+    changed,
+    others: others.length,
+    ndcgBefore,
+    ndcgAfter,
   };
 }
