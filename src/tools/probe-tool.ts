@@ -16,7 +16,7 @@ const input = z.strictObject({
     .describe(
       'Allow calling a tool not annotated read-only; also needs the server\'s probe: "any" in mcp.json.',
     ),
-  fresh: z.boolean().default(false).describe("Call again even if a probe like it is cached."),
+  fresh: z.boolean().default(false).describe("Call again even if cached."),
 });
 
 export const probeTool = defineMetaTool({
@@ -24,7 +24,7 @@ export const probeTool = defineMetaTool({
   title: "Probe a tool",
   description:
     "Call one downstream tool for real and get the verified shape of its answer (a TypeScript-like type) and a " +
-    "trimmed sample, so code is written against what the tool truly returns. Only tools annotated read-only " +
+    "trimmed sample, so code fits what the tool truly returns. Only tools annotated read-only " +
     "are called, unless allowSideEffects is given and the server allows it.",
   input,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

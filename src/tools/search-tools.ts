@@ -11,29 +11,30 @@ export const searchToolsInput = z.strictObject({
       'must not be blank: describe the job, e.g. "read a file" or "send an email"',
     )
     .describe('What you need done, in plain words, e.g. "write text into a file".'),
-  limit: z.int().min(1).max(50).default(8).describe("How many results to return (1-50)."),
+  limit: z.int().min(1).max(50).default(8).describe("How many results (1-50)."),
   server: z
     .string()
     .min(1)
     .optional()
-    .describe("Only search the tools of this server (its name in mcp.json)."),
+    .describe("Only this server's tools (its name in mcp.json)."),
   detail: z
     .enum(["name", "summary", "full"])
     .default("summary")
-    .describe('"name": names only; "summary": short description and parameters; "full": whole input schema.'),
+    .describe('"name": names; "summary": short description, parameters; "full": whole input schema.'),
+  explain: z.boolean().default(false).describe("Show where each score came from."),
 });
 
 export const searchTools = defineMetaTool({
   name: META_TOOL.search,
   title: "Search tools and skills",
   description:
-    "Find the downstream tools and saved skills that fit a job, ranked by relevance. Start here: " +
-    "the tools of every connected server are reachable only through search. Names come as `server.tool`.",
+    "Find the downstream tools and saved skills that fit a job, best first. Start here: " +
+    "every connected server's tools are reachable only through search. Names are `server.tool`.",
   input: searchToolsInput,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
-  async handler({ query, limit, server, detail }, gateway, context) {
+  async handler({ query, limit, server, detail, explain }, gateway, context) {
     const output = await gateway.search(
-      { query, limit, detail, ...(server !== undefined && { server }) },
+      { query, limit, detail, ...(server !== undefined && { server }), ...(explain && { explain }) },
       context.session,
     );
     return structuredResult(renderSearch(query, output), { ...output });
