@@ -78,7 +78,11 @@ describe("discovery over files, memory and everything", () => {
   });
 
   it("explains a score on request: its parts, the fields matched, and nothing when not asked", async () => {
-    const { output, text } = await searchOn(t, { query: "add two numbers together", limit: 3, explain: true });
+    const { output, text } = await searchOn(t, {
+      query: "add two numbers together",
+      limit: 3,
+      explain: true,
+    });
     const sum = output.results.find((r) => r.name === "everything.get-sum");
     expect(sum?.explanation?.parts.tool).toBeGreaterThan(0);
     expect(sum?.explanation?.fields.description).toEqual(expect.arrayContaining(["number"]));
@@ -173,7 +177,11 @@ describe("learning from what a session uses", () => {
     const own = await tempDir();
     const t = await gatewayOn(own);
     try {
-      const unrelated = ["add two numbers together", "write text into a file", "store entities in the knowledge graph"];
+      const unrelated = [
+        "add two numbers together",
+        "write text into a file",
+        "store entities in the knowledge graph",
+      ];
       const before = await Promise.all(unrelated.map((query) => searchOn(t, { query, limit: 8 })));
       // A use is credited to the session's last three searches: these make them all the flooded request.
       for (let i = 0; i < 3; i++) await searchOn(t, { query: "print the environment variables", limit: 3 });
@@ -181,7 +189,11 @@ describe("learning from what a session uses", () => {
         await searchOn(t, { query: "print the environment variables", limit: 3 });
         expect((await t.call("probe_tool", { tool: "memory.read_graph" })).isError).toBeFalsy();
       }
-      const flooded = await searchOn(t, { query: "print the environment variables", limit: 3, explain: true });
+      const flooded = await searchOn(t, {
+        query: "print the environment variables",
+        limit: 3,
+        explain: true,
+      });
       const graph = flooded.output.results.find((r) => r.name === "memory.read_graph");
       // Capped: every learned word's strength stays below 1, and the learned share below the weight of 1.
       expect(graph?.explanation?.parts.learned).toBeGreaterThan(0);
