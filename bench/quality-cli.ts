@@ -71,7 +71,9 @@ if (flags.has("--speed")) {
 }
 
 if (flags.has("--learning")) {
-  console.log("\nlearning: one half replayed as traffic (search, then a probe of each gold tool), the other half scored");
+  console.log(
+    "\nlearning: one half replayed as traffic (search, then a probe of each gold tool), the other half scored",
+  );
   for (const r of await learningSplitHalf()) {
     console.log(
       `traffic ${r.traffic}, scored ${r.scored}: without ${fmt(r.without)}\n                       with    ${fmt(r.with)}`,

@@ -227,13 +227,14 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     searchOptions: analysis,
     autoVacuum: false,
   });
-  /** One document per server (or skills group): the distinct terms of each of its tools, so tf = tools with the term. */
-  const servers = new MiniSearch<{ id: string; text: string }>({
-    fields: ["text"],
-    ...analysis,
-    searchOptions: analysis,
-    autoVacuum: false,
-  });
+  /**
+   * Each server (or skills group) is scored as one document made of the distinct terms of each of its tools, so
+   * its tf of a term is the number of its tools that have it: BM25 (minisearch's formula) over counts taken from
+   * the tools' own postings, rather than a second index holding every term again (which doubled the build).
+   * Its length: the sum of its tools' distinct terms.
+   */
+  const groupLength = new Map<string, number>();
+  let totalGroupLength = 0;
   const indexed = new Map<string, Indexed>();
   const bySlot: Array<Indexed | undefined> = [];
   const freeSlots: number[] = [];
@@ -241,7 +242,6 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   let sums = new Float64Array(0);
   let ownMatch = new Uint8Array(0);
   const idsByGroup = new Map<string, string[]>();
-  const serverDocuments = new Map<string, { id: string; text: string }>();
   /** Term → how many tools have it, in any field (minisearch keeps its counts per field, and privately). */
   const df = new Map<string, number>();
   /** Term → tool → strength, of what tools have learned from use. */
@@ -275,6 +275,13 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     return { document, nameTerms: [...new Set(analyzed.name)], distinct };
   }
 
+  function addLength(group: string, change: number): void {
+    const length = (groupLength.get(group) ?? 0) + change;
+    if (length > 0) groupLength.set(group, length);
+    else groupLength.delete(group);
+    totalGroupLength += change;
+  }
+
   function forget(id: string): void {
     const old = indexed.get(id);
     if (!old) return;
@@ -284,6 +291,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       else df.delete(term);
     }
     indexed.delete(id);
+    addLength(old.group, -old.distinct.length);
     bySlot[old.slot] = undefined;
     freeSlots.push(old.slot);
     tools.remove(old.document);
@@ -448,19 +456,26 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   function serverPostings(term: string, prefix: boolean): Map<string, number> {
-    postings(term, prefix); // clears both caches when the catalog changed
+    const tools = postings(term, prefix); // clears both caches when the catalog changed
     const key = `${prefix ? "p" : "t"}:${term}`;
     let found = serverCache.get(key);
     if (!found) {
+      const tf = new Map<string, number>();
+      for (const slot of tools.slots) {
+        const group = bySlot[slot]?.group;
+        if (group !== undefined) tf.set(group, (tf.get(group) ?? 0) + 1);
+      }
+      const groups = groupLength.size;
+      const average = totalGroupLength / Math.max(1, groups);
+      const { k, b, d } = options.serverBm25;
+      const idfOf = Math.log(1 + (groups - tf.size + 0.5) / (tf.size + 0.5));
       found = new Map();
-      const results = servers.search(term, {
-        bm25: options.serverBm25,
-        prefix,
-        weights: { prefix: options.prefix ? options.prefix.weight : 0, fuzzy: 0 },
-      });
-      for (const r of results) found.set(r.id as string, r.score);
+      for (const [group, count] of tf) {
+        const length = groupLength.get(group) ?? average;
+        found.set(group, idfOf * (d + (count * (k + 1)) / (count + k * (1 - b + (b * length) / average))));
+      }
       serverCache.set(key, found);
-      cachedPostings += results.length;
+      cachedPostings += found.size;
     }
     return found;
   }
@@ -632,12 +647,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   return {
     replace(group, entries) {
       for (const id of idsByGroup.get(group) ?? []) if (indexed.get(id)?.group === group) forget(id);
-      const oldServer = serverDocuments.get(group);
-      if (oldServer) servers.remove(oldServer);
-      serverDocuments.delete(group);
       const documents = new Map<string, ReturnType<typeof toDocument>>();
       for (const entry of entries) documents.set(entry.name, toDocument(entry));
-      const serverTerms: string[] = [];
       for (const [id, { document, nameTerms, distinct }] of documents) {
         forget(id); // a tool that moved here from another group
         const slot = freeSlots.pop() ?? bySlot.length;
@@ -654,18 +665,11 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         };
         indexed.set(id, entry);
         bySlot[slot] = entry;
-        for (const term of distinct) {
-          df.set(term, (df.get(term) ?? 0) + 1);
-          serverTerms.push(term);
-        }
+        for (const term of distinct) df.set(term, (df.get(term) ?? 0) + 1);
+        addLength(group, distinct.length);
       }
       tools.addAll([...documents.values()].map((d) => d.document));
       idsByGroup.set(group, [...documents.keys()]);
-      if (documents.size > 0) {
-        const serverDocument = { id: group, text: serverTerms.join(" ") };
-        servers.add(serverDocument);
-        serverDocuments.set(group, serverDocument);
-      }
       version++;
     },
     search(query, searchOptions = {}) {

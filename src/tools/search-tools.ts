@@ -12,11 +12,7 @@ export const searchToolsInput = z.strictObject({
     )
     .describe('What you need done, in plain words, e.g. "write text into a file".'),
   limit: z.int().min(1).max(50).default(8).describe("How many results (1-50)."),
-  server: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("Only this server's tools (its name in mcp.json)."),
+  server: z.string().min(1).optional().describe("Only this server's tools (its name in mcp.json)."),
   detail: z
     .enum(["name", "summary", "full"])
     .default("summary")
