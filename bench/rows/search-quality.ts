@@ -6,14 +6,18 @@ import { gatewayConfig, openGateway } from "../clients.js";
 import { startHttpFixture } from "../fixtures.js";
 import {
   baselineRanker,
+  buildCatalog,
   type DataTask,
   evaluate,
+  floodCheck,
+  learningSplitHalf,
   loadTasks,
   loadTools,
   measureQuality,
   type QueryScore,
+  splitHalf,
 } from "../quality.js";
-import { type BenchContext, compare, type RowGroup } from "../report.js";
+import { type BenchContext, compare, formatRatio, type RowGroup } from "../report.js";
 
 /** search_tools answers with at most 50 results; enough to fill 10 distinct tool names. */
 const SEARCH_LIMIT = 50;
@@ -82,7 +86,48 @@ export const searchQuality: RowGroup = {
     const group = "3 Search quality";
     const note = (pick: (s: QueryScore) => number, target = "") =>
       `higher is better; baseline = plain minisearch${target}; in-process catalog: ${pick(inProcess).toFixed(3)}`;
+    const halves = await splitHalf();
+    const learning = await learningSplitHalf();
+    const flood = await floodCheck();
+    const empty = await emptyAnswers(tasks);
     return [
+      ...halves.map((h) => {
+        const held = h.tunedOn === "A" ? "B" : "A";
+        return compare(
+          group,
+          `nDCG@10, held-out half ${held} (${tasks.length} dev queries split even/odd), weights tuned on ${h.tunedOn}`,
+          h.heldOut,
+          h.baselineHeldOut,
+          "score",
+          `higher is better; baseline = plain minisearch on ${held}; chosen serverBlend ${h.chosen.serverBlend}, nameCoverage ${h.chosen.nameCoverage}, idfPower ${h.chosen.idfPower}; on ${h.tunedOn} itself ${h.tuned.toFixed(3)}; shipped defaults on ${held} ${h.shippedHeldOut.toFixed(3)}; target ≥ 0.50`,
+        );
+      }),
+      ...learning.map((l) =>
+        compare(
+          group,
+          `nDCG@10 on half ${l.scored} after learning from half ${l.traffic} replayed as traffic`,
+          l.with.ndcg10,
+          l.without.ndcg10,
+          "score",
+          `higher is better; baseline = the same catalog before the traffic; traffic: each query of ${l.traffic} searched in a session, then a probe of each gold tool; recall@10 ${l.without.recall10.toFixed(3)} → ${l.with.recall10.toFixed(3)}`,
+        ),
+      ),
+      {
+        group,
+        measure: `flood: one query ×${flood.floods} credited to an unrelated tool; other dev queries whose top 10 changed`,
+        skillsmith: `${flood.unrelatedChanged} of ${flood.unrelated} sharing no word; ${flood.changed} of ${flood.others} in all`,
+        baseline: `nDCG@10 of the others ${flood.ndcgBefore.toFixed(3)}`,
+        ratio: formatRatio(flood.ndcgAfter, flood.ndcgBefore),
+        note: `after the flood nDCG@10 ${flood.ndcgAfter.toFixed(3)}; a tool's learned words saturate (strength ≤ 1) and weigh at most the server's share`,
+      },
+      {
+        group,
+        measure: `dev queries with a gold tool in the catalog that get no result`,
+        skillsmith: String(empty.skillsmith),
+        baseline: String(empty.baseline),
+        ratio: "n/a",
+        note: `of ${empty.of}; baseline = plain minisearch; lower is better`,
+      },
       compare(
         group,
         `nDCG@10, ${over}`,
@@ -110,3 +155,20 @@ export const searchQuality: RowGroup = {
     ];
   },
 };
+
+/** Development queries whose gold tools are in the catalog, and how many of them each ranking answers with nothing. */
+async function emptyAnswers(
+  tasks: DataTask[],
+): Promise<{ skillsmith: number; baseline: number; of: number }> {
+  const tools = await loadTools();
+  const names = new Set(tools.map((t) => t.name));
+  const answerable = tasks.filter((t) => t.gold.some((g) => names.has(g)));
+  const catalog = buildCatalog(tools);
+  const baseline = baselineRanker(tools);
+  return {
+    skillsmith: answerable.filter((t) => catalog.search({ query: t.query, limit: 1 }).hits.length === 0)
+      .length,
+    baseline: answerable.filter((t) => baseline(t.query).length === 0).length,
+    of: answerable.length,
+  };
+}

@@ -605,13 +605,18 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
           : 0,
       learned: options.learned * (learned.get(doc.id) ?? 0),
     });
-    type Parts = HitExplanation["parts"];
-    const candidates: Array<{ doc: Indexed; parts: Parts; match: IndexHit["match"]; score: number }> = [];
+    // Scores first, in a typed array; objects only for the best `limit` (a common word matches thousands).
+    const docs: Indexed[] = [];
+    const slots: Array<number | undefined> = [];
+    const matches: Array<IndexHit["match"]> = [];
+    const finals: number[] = [];
     const consider = (doc: Indexed, slot: number | undefined, match: IndexHit["match"]) => {
       if (request.filter && !request.filter(doc.id)) return;
       const parts = partsOf(doc, slot);
-      const score = (parts.tool + parts.server + parts.name + parts.learned) * (request.boost?.(doc.id) ?? 1);
-      candidates.push({ doc, parts, match, score });
+      docs.push(doc);
+      slots.push(slot);
+      matches.push(match);
+      finals.push((parts.tool + parts.server + parts.name + parts.learned) * (request.boost?.(doc.id) ?? 1));
     };
     for (const slot of touched) {
       const doc = bySlot[slot];
@@ -622,26 +627,29 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       const doc = indexed.get(id);
       if (doc && ownMatch[doc.slot] === 0) consider(doc, undefined, "learned");
     }
-    clear(touched);
-    // Only the best `limit` are sorted and explained: the rest are counted.
     let threshold = Number.NEGATIVE_INFINITY;
-    if (candidates.length > request.limit) {
-      const scores = Float64Array.from(candidates, (c) => c.score).sort();
-      threshold = scores[scores.length - request.limit] as number;
+    if (finals.length > request.limit) {
+      const sorted = Float64Array.from(finals).sort();
+      threshold = sorted[sorted.length - request.limit] as number;
     }
-    const hits: IndexHit[] = candidates
-      .filter((c) => c.score >= threshold)
-      .sort((x, y) => y.score - x.score || (x.doc.id < y.doc.id ? -1 : x.doc.id > y.doc.id ? 1 : 0))
-      .slice(0, request.limit)
-      .map((c) => ({
-        id: c.doc.id,
-        score: c.score,
-        match: c.match,
-        ...(request.explain && {
-          explanation: explain(c.doc, c.parts, q),
-        }),
-      }));
-    return { hits, total: candidates.length, bridged: q.bridged };
+    const best: number[] = [];
+    for (let i = 0; i < finals.length; i++) if ((finals[i] as number) >= threshold) best.push(i);
+    const idOf = (i: number) => (docs[i] as Indexed).id;
+    best.sort((x, y) => {
+      const d = (finals[y] as number) - (finals[x] as number);
+      return d !== 0 ? d : idOf(x) < idOf(y) ? -1 : idOf(x) > idOf(y) ? 1 : 0;
+    });
+    const hits: IndexHit[] = best.slice(0, request.limit).map((i) => {
+      const doc = docs[i] as Indexed;
+      return {
+        id: doc.id,
+        score: finals[i] as number,
+        match: matches[i] as IndexHit["match"],
+        ...(request.explain && { explanation: explain(doc, partsOf(doc, slots[i]), q) }),
+      };
+    });
+    clear(touched);
+    return { hits, total: finals.length, bridged: q.bridged };
   }
 
   return {

@@ -55,7 +55,20 @@ const FILE_NAME = /(?<![\w/:.@-])[\w-]+\.([A-Za-z][A-Za-z0-9]{0,4})(?![\w/.-])/g
 /** Registered extensions that are far more often the end of a host name ("example.com"). */
 const HOST_ENDINGS = new Set(["com", "org", "ai", "me"]);
 
+/** Words repeat across descriptions (and requests) far more than they vary: each is split once. */
+const splits = new Map<string, string[]>();
+const MAX_CACHED = 200_000;
+
 function splitIdentifier(word: string): string[] {
+  let parts = splits.get(word);
+  if (parts === undefined) {
+    parts = splitOnce(word);
+    if (splits.size < MAX_CACHED) splits.set(word, parts);
+  }
+  return parts;
+}
+
+function splitOnce(word: string): string[] {
   if (/^(?:[a-z]+|[A-Z]?[a-z]+|[A-Z]+|\d+)$/.test(word)) return [word];
   return word
     .replace(/([a-z])([A-Z])/g, "$1 $2")
@@ -113,8 +126,21 @@ function stem(word: string): string {
   return stemmed;
 }
 
+/** Normalized tokens, with filler dropped and kept (the option differs only in the bench's ablation). */
+const normalized = { filler: new Map<string, string | null>(), kept: new Map<string, string | null>() };
+
 /** Normalizes one token; returns null to drop it. */
 export function normalizeTerm(term: string, options: AnalyzeOptions = {}): string | null {
+  const cache = options.filler === false ? normalized.kept : normalized.filler;
+  let found = cache.get(term);
+  if (found === undefined) {
+    found = normalizeOnce(term, options);
+    if (cache.size < MAX_CACHED) cache.set(term, found);
+  }
+  return found;
+}
+
+function normalizeOnce(term: string, options: AnalyzeOptions): string | null {
   const lower = term.toLowerCase();
   if (lower.length === 0 || STOPWORDS.has(lower)) return null;
   if (options.filler !== false && FILLER.has(lower)) return null;
