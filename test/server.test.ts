@@ -31,12 +31,12 @@ describe("the MCP server", () => {
     expect(JSON.stringify(tools).length).toBeLessThanOrEqual(8000);
   });
 
-  it("describes search_tools' input: a required query, limit, server and detail", async () => {
+  it("describes search_tools' input: a required query, limit, server, detail and explain", async () => {
     const { tools } = await t.client.listTools();
     const search = tools.find((tool) => tool.name === "search_tools");
     expect(search?.inputSchema.required).toEqual(["query"]);
     expect(Object.keys(search?.inputSchema.properties ?? {}).sort()).toEqual(
-      ["detail", "limit", "query", "server"].sort(),
+      ["detail", "explain", "limit", "query", "server"].sort(),
     );
     expect(search?.annotations?.readOnlyHint).toBe(true);
   });

@@ -35,11 +35,9 @@ export async function searchCommand(
     }
     const rows = results.map((r, i) => [
       String(i + 1),
-      visibleName(r.name) +
-        (r.lookalike !== undefined ? ` (LOOKALIKE of ${visibleName(r.lookalike)})` : "") +
-        (r.match !== undefined ? ` (${r.match})` : ""),
+      visibleName(r.name) + (r.lookalike !== undefined ? ` (LOOKALIKE of ${visibleName(r.lookalike)})` : ""),
       r.score.toFixed(2),
-      r.description ?? "",
+      (r.match !== undefined ? `[${r.match}] ` : "") + (r.description ?? ""),
     ]);
     io.out(table([["#", "name", "score", "description"], ...rows]));
     io.out(`\n${results.length} of ${total} matches.`);

@@ -85,6 +85,26 @@ describe("the skillsmith CLI", () => {
     expect(run.stdout).toMatch(/\d+ of \d+ matches/);
   });
 
+  it("search --explain says where each score came from", async () => {
+    const run = await skillsmith(
+      [
+        "search",
+        "add two numbers together",
+        "--config",
+        configs.everything as string,
+        "--limit",
+        "2",
+        "--explain",
+      ],
+      dir,
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("why (terms as the index analyzed them):");
+    expect(run.stdout).toMatch(
+      /1\. everything\.get-sum: tool [\d.]+ \+ server [\d.]+ \+ name [\d.]+ \+ learned 0 \| matched .*number/,
+    );
+  });
+
   it("search refuses an unknown server, naming the known ones", async () => {
     const run = await skillsmith(
       ["search", "add numbers", "--config", configs.everything as string, "--server", "nope"],
