@@ -596,60 +596,75 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const serverShare = (group: string) =>
       (options.serverBlend * (serverScores.get(group) ?? 0)) / bestServer;
     const prefixes = [...q.prefixed];
-    const partsOf = (doc: Indexed, slot: number | undefined) => ({
-      tool: slot === undefined ? 0 : (sums[slot] as number) / bestTool,
-      server: serverShare(doc.group),
-      name:
-        slot !== undefined && options.nameCoverage > 0 && doc.nameTerms.length > 0
-          ? options.nameCoverage * nameShare(doc, q.weights, prefixes)
-          : 0,
-      learned: options.learned * (learned.get(doc.id) ?? 0),
-    });
-    // Scores first, in a typed array; objects only for the best `limit` (a common word matches thousands).
-    const docs: Indexed[] = [];
-    const slots: Array<number | undefined> = [];
-    const matches: Array<IndexHit["match"]> = [];
-    const finals: number[] = [];
-    const consider = (doc: Indexed, slot: number | undefined, match: IndexHit["match"]) => {
-      if (request.filter && !request.filter(doc.id)) return;
-      const parts = partsOf(doc, slot);
-      docs.push(doc);
-      slots.push(slot);
-      matches.push(match);
-      finals.push((parts.tool + parts.server + parts.name + parts.learned) * (request.boost?.(doc.id) ?? 1));
+    const partsOf = (doc: Indexed): HitExplanation["parts"] => {
+      const matched = ownMatch[doc.slot] !== 0;
+      return {
+        tool: matched ? (sums[doc.slot] as number) / bestTool : 0,
+        server: serverShare(doc.group),
+        name:
+          matched && options.nameCoverage > 0 && doc.nameTerms.length > 0
+            ? options.nameCoverage * nameShare(doc, q.weights, prefixes)
+            : 0,
+        learned: options.learned * (learned.get(doc.id) ?? 0),
+      };
     };
-    for (const slot of touched) {
-      const doc = bySlot[slot];
-      if (doc) consider(doc, slot, (ownMatch[slot] as number) & 1 ? "lexical" : "related");
-    }
-    // Tools that matched none of the words but learned some of them: found by what agents used.
+    // Tools that matched none of the words but learned some of them (found by what agents used) join the rest.
+    const candidates = [...touched];
     for (const id of learned.keys()) {
       const doc = indexed.get(id);
-      if (doc && ownMatch[doc.slot] === 0) consider(doc, undefined, "learned");
+      if (doc && ownMatch[doc.slot] === 0) candidates.push(doc.slot);
+    }
+    // Scores in typed arrays, the name bonus (the costly part) only where it could still reach the best `limit`:
+    // a common word matches thousands of tools, and only a few are shown.
+    const lower = new Float64Array(candidates.length);
+    const boosts = new Float64Array(candidates.length);
+    let total = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const doc = bySlot[candidates[i] as number] as Indexed;
+      if (request.filter && !request.filter(doc.id)) {
+        lower[i] = Number.NEGATIVE_INFINITY;
+        continue;
+      }
+      const matched = ownMatch[doc.slot] !== 0;
+      const base =
+        (matched ? (sums[doc.slot] as number) / bestTool : 0) +
+        serverShare(doc.group) +
+        options.learned * (learned.get(doc.id) ?? 0);
+      boosts[i] = request.boost?.(doc.id) ?? 1;
+      lower[i] = base * (boosts[i] as number);
+      total++;
     }
     let threshold = Number.NEGATIVE_INFINITY;
-    if (finals.length > request.limit) {
-      const sorted = Float64Array.from(finals).sort();
+    if (total > request.limit) {
+      const sorted = Float64Array.from(lower).sort();
       threshold = sorted[sorted.length - request.limit] as number;
     }
-    const best: number[] = [];
-    for (let i = 0; i < finals.length; i++) if ((finals[i] as number) >= threshold) best.push(i);
-    const idOf = (i: number) => (docs[i] as Indexed).id;
+    const finals = new Map<number, number>();
+    for (let i = 0; i < candidates.length; i++) {
+      const low = lower[i] as number;
+      const boost = boosts[i] as number;
+      if (low === Number.NEGATIVE_INFINITY || low + options.nameCoverage * boost < threshold) continue;
+      const p = partsOf(bySlot[candidates[i] as number] as Indexed);
+      finals.set(i, (p.tool + p.server + p.name + p.learned) * boost);
+    }
+    const best = [...finals.keys()];
+    const idOf = (i: number) => (bySlot[candidates[i] as number] as Indexed).id;
     best.sort((x, y) => {
-      const d = (finals[y] as number) - (finals[x] as number);
+      const d = (finals.get(y) as number) - (finals.get(x) as number);
       return d !== 0 ? d : idOf(x) < idOf(y) ? -1 : idOf(x) > idOf(y) ? 1 : 0;
     });
     const hits: IndexHit[] = best.slice(0, request.limit).map((i) => {
-      const doc = docs[i] as Indexed;
+      const doc = bySlot[candidates[i] as number] as Indexed;
+      const own = ownMatch[doc.slot] as number;
       return {
         id: doc.id,
-        score: finals[i] as number,
-        match: matches[i] as IndexHit["match"],
-        ...(request.explain && { explanation: explain(doc, partsOf(doc, slots[i]), q) }),
+        score: finals.get(i) as number,
+        match: own & 1 ? "lexical" : own !== 0 ? "related" : "learned",
+        ...(request.explain && { explanation: explain(doc, partsOf(doc), q) }),
       };
     });
     clear(touched);
-    return { hits, total: finals.length, bridged: q.bridged };
+    return { hits, total, bridged: q.bridged };
   }
 
   return {
