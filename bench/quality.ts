@@ -269,11 +269,11 @@ export const CHANGES: Array<{ change: string; kept: boolean; toggle: DeepPartial
   { change: "name-coverage bonus", kept: true, toggle: { nameCoverage: 0 } },
   { change: "query terms weighted by IDF", kept: true, toggle: { idfPower: 0 } },
   { change: "abbreviations (deps ⊂ dependencies)", kept: true, toggle: { abbreviations: false } },
-  { change: "prefix match for unknown words", kept: true, toggle: { prefix: false } },
+  { change: "prefix match for unknown words (fallback pass only)", kept: true, toggle: { prefix: false } },
   {
     change: "name, title, server boosted 1.5",
-    kept: true,
-    toggle: { boost: { name: 1, title: 1, description: 1, params: 1, server: 1 } },
+    kept: false,
+    toggle: { boost: { name: 1.5, title: 1.5, description: 1, params: 1, server: 1.5 } },
   },
   { change: "vocabulary bridge (WordNet, trigrams)", kept: true, toggle: { bridge: false } },
 ];

@@ -54,7 +54,10 @@ export interface RankingOptions {
   nameCoverage: number;
   /** Query terms are boosted by (idf / mean idf of the query)^power; 0 = off. */
   idfPower: number;
-  /** Query words that no tool has also match the longer words they begin ("calc" → calculator), at `weight`. */
+  /**
+   * Query words that no tool has also match the longer words they begin ("calc" → calculator), at `weight`,
+   * where the request's own words fail (as the bridge).
+   */
   prefix: { minLength: number; weight: number } | false;
   /**
    * A query word also matches the index words it begins with, of at least `minLength` letters, at `weight`:
@@ -82,7 +85,7 @@ export const FIELDS = ["name", "title", "description", "params", "server"] as co
 export type FieldName = (typeof FIELDS)[number];
 
 export const DEFAULT_RANKING: RankingOptions = {
-  boost: { name: 1.5, title: 1.5, description: 1, params: 1, server: 1.5 },
+  boost: { name: 1, title: 1, description: 1, params: 1, server: 1 },
   bm25: { k: 1.2, b: 0.7, d: 0.5 },
   serverBm25: { k: 1.2, b: 0.75, d: 0.5 },
   analyze: { filler: true, paths: true, glosses: true },
@@ -386,7 +389,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         }
       }
       const prefix = options.prefix;
-      if (prefix && term.length >= prefix.minLength && !df.has(term)) prefixed.add(term);
+      // Only where the request's own words fail (the fallback pass): on the dev halves it helped one, not both.
+      if (prefix && widen && term.length >= prefix.minLength && !df.has(term)) prefixed.add(term);
     }
     const bridgeTerms = new Set<string>();
     const bridged: Bridged[] = [];
