@@ -400,6 +400,9 @@ export async function measureSearchSpeed(
   };
 }
 
+/** Replayed traffic happens at one instant, so that decay plays no part and every run ranks the same. */
+const BENCH_CLOCK = Date.UTC(2026, 0, 1);
+
 export interface LearningRow {
   /** The half replayed as traffic, and the half scored. */
   traffic: "A" | "B";
@@ -431,7 +434,7 @@ export async function learningSplitHalf(
     const catalog = buildCatalog(tools, options.ranking);
     const without = evaluate(catalogRanker(catalog), test);
     const store = createStateStore("memory:");
-    const learning = createLearning({ store, catalog, logger: silentLogger });
+    const learning = createLearning({ store, catalog, logger: silentLogger, now: () => BENCH_CLOCK });
     for (const [i, task] of replay.entries()) {
       learning.searched(`traffic-${i}`, task.query);
       await learning.used(`traffic-${i}`, { tools: goldTools(catalog, task.gold) });
@@ -476,7 +479,7 @@ export async function floodCheck(
   const before = new Map(others.map((t) => [t.id, dedupe(rank(t.query)).slice(0, 10)]));
   const ndcgBefore = evaluate(rank, others).ndcg10;
   const store = createStateStore("memory:");
-  const learning = createLearning({ store, catalog, logger: silentLogger });
+  const learning = createLearning({ store, catalog, logger: silentLogger, now: () => BENCH_CLOCK });
   for (let i = 0; i < floods; i++) {
     learning.searched(`flood-${i}`, flooded.query);
     await learning.used(`flood-${i}`, { tools: floodedTools });
