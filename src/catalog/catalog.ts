@@ -24,6 +24,8 @@ export interface SearchRequest {
   limit: number;
   server?: string;
   explain?: boolean;
+  /** A factor on a hit's score (e.g. for skills other skills reuse); the saved-skill factor applies too. */
+  boost?: (name: string) => number | undefined;
 }
 
 export interface Catalog {
@@ -89,7 +91,7 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
       if (server === undefined) return [...byName.values()];
       return [...(byServer.get(server)?.values() ?? [])];
     },
-    search({ query, limit, server, explain }) {
+    search({ query, limit, server, explain, boost }) {
       if (
         server !== undefined &&
         !byServer.has(server) &&
@@ -109,7 +111,7 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
       const found = index.search(query, {
         limit,
         explain: explain === true,
-        boost: (id) => (skills.has(id) ? SKILL_BOOST : undefined),
+        boost: (id) => (skills.has(id) ? SKILL_BOOST : 1) * (boost?.(id) ?? 1),
         ...(filter && { filter }),
       });
       const hits: SearchHit[] = [];

@@ -108,6 +108,7 @@ const RELATION_WEIGHT: Record<Relation | "spelling", number> = {
 };
 /** Trigram similarity (Dice) a catalog word needs to stand for a misspelt query word. */
 const MIN_SPELLING_SIMILARITY = 0.5;
+const MAX_BRIDGED_WORDS = 8;
 
 /** Where a hit's score came from (explain). */
 export interface HitExplanation {
@@ -402,7 +403,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         : unknown.length >= bridge.minUnknownShare * counts.size
           ? unknown
           : [];
-    for (const term of bridging) {
+    // A few words at most: each is a dictionary look-up, and a request may be a pasted page.
+    for (const term of bridging.slice(0, MAX_BRIDGED_WORDS)) {
       const related = bridgeOf(wordOf.get(term) ?? term, own);
       if (related.length === 0) continue;
       bridged.push({ word: wordOf.get(term) ?? term, related: related.map((r) => r.word) });

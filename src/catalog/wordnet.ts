@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { openSync, readFileSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -7,7 +7,7 @@ import path from "node:path";
  * database files). Read where they lie, lazily: an index file is loaded on the first look-up of its part of
  * speech and searched by halves (the files are sorted), and a synset is read at its byte offset in the data
  * file, which is how WordNet is meant to be read. Nothing is parsed up front, so a search that never needs the
- * bridge costs nothing.
+ * bridge costs nothing. The data files stay open for the life of the process (four at most).
  */
 
 export type Relation = "synonym" | "derived" | "broader" | "narrower";
@@ -220,10 +220,4 @@ export function relatedWords(word: string): RelatedWord[] {
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(key, related);
   return related;
-}
-
-/** Closes the data files (for tests and a clean exit; they reopen on the next look-up). */
-export function closeWordNet(): void {
-  for (const fd of dataFiles.values()) closeSync(fd);
-  dataFiles.clear();
 }

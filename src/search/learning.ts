@@ -49,8 +49,6 @@ export interface Learning {
   searched(session: string, query: string): void;
   /** Tools used in a session: the session's recent searches are credited to them. Never rejects. */
   used(session: string, use: Use): Promise<void>;
-  /** Credits words to tools directly (the bench's replayed traffic goes through `used` instead). */
-  credit(words: readonly string[], tools: readonly string[], at?: number): Promise<void>;
   /** Loads what every instance has learned into the catalog; then reloads every minute until closed. */
   start(): Promise<void>;
   close(): void;
@@ -59,8 +57,9 @@ export interface Learning {
 /** A tool's learned words as the index reads them: term → strength in 0..1, decayed to `now`. */
 export function strengths(record: LearnedRecord, now: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [term, [count, at]] of Object.entries(record.words)) {
-    if (!TERM.test(term)) continue; // the store is shared: only what terms() makes is read back
+  // The store is shared: only what terms() makes, and no more words than a tool keeps, is read back.
+  for (const [term, [count, at]] of Object.entries(record.words).slice(0, MAX_WORDS)) {
+    if (!TERM.test(term)) continue;
     const decayed = count * 0.5 ** (Math.max(0, now - at) / LEARN_HALF_LIFE_MS);
     const strength = 1 - Math.exp(-decayed / 2);
     if (strength >= 0.05) out.set(term, strength);
@@ -143,7 +142,8 @@ export function createLearning(options: {
 
   return {
     searched(session, query) {
-      const words = terms(query);
+      // A request may be a pasted page: its first distinct words are what a tool could learn (it keeps 32).
+      const words = [...new Set(terms(query))].slice(0, MAX_WORDS * 2);
       if (words.length === 0) return;
       const recent = (sessions.get(session) ?? []).filter((s) => now() - s.at < RECENT_MS);
       recent.push({ words, at: now(), credited: new Set() });
@@ -158,13 +158,12 @@ export function createLearning(options: {
           for (const tool of fresh) search.credited.add(tool);
           if (fresh.length > 0) await credit(search.words, fresh);
         }
-        if (use.text) await credit(terms(use.text), use.tools);
+        if (use.text) await credit([...new Set(terms(use.text))].slice(0, MAX_WORDS * 2), use.tools);
       } catch (error) {
         store.reportFailure(NAMESPACE, "a use could not be learned", error);
         logger.debug(`learning: ${errorMessage(error)}`);
       }
     },
-    credit,
     async start() {
       try {
         await load();
