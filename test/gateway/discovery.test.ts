@@ -10,6 +10,7 @@ import {
   tempDir,
   textOf,
 } from "../helpers/gateway.js";
+import { hasRedis, startRedis } from "../helpers/redis.js";
 
 /**
  * Discovery as an agent meets it, through search_tools over the three real servers: requests in words no tool
@@ -207,6 +208,40 @@ describe("learning from what a session uses", () => {
     } finally {
       await t.close();
       await removeDir(own);
+    }
+  });
+});
+
+describe.skipIf(!hasRedis)("learning shared between instances on Redis", () => {
+  it("an instance started after another learned finds what it learned", async () => {
+    const redis = await startRedis();
+    const dir = await tempDir();
+    const on = (name: string) =>
+      startGateway(
+        {
+          mcpServers: realServerEntries(dir, path.join(dir, `${name}.jsonl`)),
+          skillsmith: { store: redis.url, skillsDir: path.join(dir, "skills") },
+        },
+        dir,
+      );
+    try {
+      const a = await on("a");
+      try {
+        await searchOn(a, { query: UNHEARD, limit: 5 });
+        expect((await a.call("probe_tool", { tool: "everything.get-env" })).isError).toBeFalsy();
+      } finally {
+        await a.close();
+      }
+      const b = await on("b");
+      try {
+        const found = await searchOn(b, { query: UNHEARD, limit: 5 });
+        expect(found.output.results[0]).toMatchObject({ name: "everything.get-env", match: "learned" });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await redis.stop();
+      await removeDir(dir);
     }
   });
 });
