@@ -5,7 +5,7 @@ import { renderProbe } from "./format.js";
 import { defineMetaTool } from "./meta-tool.js";
 
 const input = z.strictObject({
-  tool: z.string().min(1).describe("The tool to call, as `server.tool` (names come from search_tools)."),
+  tool: z.string().min(1).describe("The tool to call, `server.tool` (from search_tools)."),
   arguments: z
     .record(z.string(), z.unknown())
     .default({})

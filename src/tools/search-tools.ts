@@ -10,7 +10,7 @@ export const searchToolsInput = z.strictObject({
       (q) => q.trim().length > 0,
       'must not be blank: describe the job, e.g. "read a file" or "send an email"',
     )
-    .describe('What you need done, in plain words, e.g. "write text into a file".'),
+    .describe('The job in plain words, e.g. "write text into a file".'),
   limit: z.int().min(1).max(50).default(8).describe("How many results (1-50)."),
   server: z.string().min(1).optional().describe("Only this server's tools (its name in mcp.json)."),
   detail: z
@@ -24,8 +24,8 @@ export const searchTools = defineMetaTool({
   name: META_TOOL.search,
   title: "Search tools and skills",
   description:
-    "Find the downstream tools and saved skills that fit a job, best first. Start here: " +
-    "every connected server's tools are reachable only through search. Names are `server.tool`.",
+    "Find the downstream tools and saved skills for a job, best first. Start here: the servers' " +
+    "tools are reachable only through search. Names are `server.tool`.",
   input: searchToolsInput,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true },
   async handler({ query, limit, server, detail, explain }, gateway, context) {

@@ -51,7 +51,7 @@ export const saveSkill = defineMetaTool({
   input: z
     .strictObject({
       name: z.string().describe("Skill name: ^[a-z][a-z0-9_-]{0,47}$; it becomes the tool's name."),
-      description: z.string().describe("What the skill does (for search and the tool list)."),
+      description: z.string().describe("What the skill does (search finds it by this)."),
       fromRun: z.string().min(1).optional().describe("A successful run's runId: its code is saved."),
       code: z.string().min(1).optional().describe("Or the code itself (an ES module, as run_skill takes)."),
       inputSchema: json
@@ -70,9 +70,9 @@ export const saveSkill = defineMetaTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(request, gateway, context) {
     const outcome = await gateway.skills.save(request, { relay: context.relay });
-    // The requests that led to a skill, and its description, count for it and for the tools it calls.
+    // The requests that led to a skill, and its description, count for it and for the tools and skills it calls.
     await gateway.used(context.session, {
-      tools: [outcome.name, ...outcome.tools],
+      tools: [outcome.name, ...outcome.tools, ...Object.keys(outcome.skills)],
       text: request.description,
     });
     const structured = {
@@ -97,12 +97,12 @@ export const runSkill = defineMetaTool({
     'call("server.tool", args) gives the answer (structured content, else parsed JSON, else text), call("skill-name", ' +
     "input) runs a saved skill inside the run and gives its result; step(label, fn) " +
     "records an anchor; parallel(items, fn, { concurrency }) maps with a bound; no Node APIs. The runId saves the " +
-    "code (save_skill fromRun) or resumes a failed run (`resume`): completed steps are replayed, not called again.",
+    "code (save_skill fromRun) or resumes a failed run (`resume`), replaying its completed steps.",
   input: z
     .strictObject({
       name: z.string().min(1).optional().describe("A saved skill to run."),
-      code: z.string().min(1).optional().describe("Code to run ad hoc, instead of a saved skill."),
-      input: json.default({}).describe("Input for the code, matching the skill's inputSchema."),
+      code: z.string().min(1).optional().describe("Or code to run ad hoc."),
+      input: json.default({}).describe("Input, matching the skill's inputSchema."),
       resume: z.string().min(1).optional().describe("The runId of a failed run to resume."),
       timeoutMs: z.int().min(100).max(3_600_000).optional().describe("Wall-time limit for this run (ms)."),
     })
