@@ -21,18 +21,19 @@ export interface IndexEntry {
  *    file paths read as their file type, Chinese descriptions glossed in English. Text is analyzed once, here,
  *    and handed to minisearch as space-joined terms (its tokenizer then only splits at spaces).
  * 2. The BM25 index is minisearch's: each tool is a document with fields name, title, description,
- *    parameters and server name. Every server (and the skills group) is also one document of a second
- *    minisearch index, made of the distinct terms of each of its tools, since a request names what a server
- *    as a whole is about ("stock", "presentation") more often than the words of one tool.
+ *    parameters and server name. Every server (and the skills group) is also scored as one document made of
+ *    the distinct terms of each of its tools (BM25 over counts taken from the tools' postings), since a
+ *    request names what a server as a whole is about ("stock", "presentation") more often than the words of
+ *    one tool.
  * 3. A tool's score, scaled by the query's best, gets the server's scaled score added (server-then-tool),
  *    and a bonus for the IDF-weighted share of its name's words that the query matched.
  * 4. Query terms are boosted by their IDF relative to the query's mean, so that in a long request the rare,
- *    specific words lead. A query word also matches the shorter index words it begins with ("deps"), and a
- *    word that no tool has falls back to prefix search ("calc" → calculator).
- * 5. Vocabulary bridge: a query word that no tool has is looked up in WordNet (synonyms, derived, broader and
- *    narrower words: "remember" → memory, "folder" → file), and, failing that, matched to catalog words that
- *    share its character trigrams (typos); the related words that the catalog has are searched at a lower
- *    weight. A tool found only through them is marked related.
+ *    specific words lead. A query word also matches the shorter index words it begins with ("deps").
+ * 5. Fallbacks, only where the request's own words fail (at least half of its words unknown to every tool, or
+ *    fewer than `minHits` tools matched): the vocabulary bridge looks a word up in WordNet (synonyms, derived,
+ *    broader and narrower words: "remember" → memory) or, failing that, matches catalog words sharing its
+ *    character trigrams (typos); the related words the catalog has are searched at a lower weight, and a tool
+ *    found only through them is marked related. An unknown word also matches the words it begins ("calc").
  * 6. Learned words (search/learning.ts): the words of requests that led agents to use a tool, each with a
  *    strength in 0..1; a tool's learned share (like the server's, at most `learned`) is the weighted share of
  *    the query's words it has learned. A word it never learned adds nothing, so no flood of one request can move
@@ -45,7 +46,7 @@ export interface RankingOptions {
   boost: Record<FieldName, number>;
   /** minisearch's `bm25` (saturation k, length normalization b, BM25+ floor d), shared by the fields. */
   bm25: BM25Params;
-  /** minisearch's `bm25` for the index of whole servers. */
+  /** The BM25 parameters (minisearch's formula) of the servers scored as whole documents. */
   serverBm25: BM25Params;
   analyze: AnalyzeOptions;
   /** Weight of the server's own score, relative to the tool's (both scaled to the best of the query); 0 = off. */
@@ -462,12 +463,12 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   function serverPostings(term: string, prefix: boolean): Map<string, number> {
-    const tools = postings(term, prefix); // clears both caches when the catalog changed
+    const matched = postings(term, prefix); // clears both caches when the catalog changed
     const key = `${prefix ? "p" : "t"}:${term}`;
     let found = serverCache.get(key);
     if (!found) {
       const tf = new Map<string, number>();
-      for (const slot of tools.slots) {
+      for (const slot of matched.slots) {
         const group = bySlot[slot]?.group;
         if (group !== undefined) tf.set(group, (tf.get(group) ?? 0) + 1);
       }
