@@ -24,6 +24,7 @@ const RECENT_SEARCHES = 3;
 const RECENT_MS = 15 * 60_000;
 const MAX_SESSIONS = 10_000;
 const RELOAD_MS = 60_000;
+const MAX_TOOLS_PER_USE = 32;
 /** Tools with learned words, listed under one key so that another instance can load them all. */
 const INDEX_KEY = "(tools)"; // no tool or skill can be named so
 const MAX_TOOLS = 20_000;
@@ -151,14 +152,16 @@ export function createLearning(options: {
     },
     async used(session, use) {
       const recent = (sessions.get(session) ?? []).filter((s) => now() - s.at < RECENT_MS);
+      // A run may call hundreds of tools; the first few distinct ones are what its requests were about.
+      const tools = [...new Set(use.tools)].slice(0, MAX_TOOLS_PER_USE);
       try {
         // Each search is credited to a tool once, however often the session then uses it.
         for (const search of recent) {
-          const fresh = use.tools.filter((tool) => !search.credited.has(tool));
+          const fresh = tools.filter((tool) => !search.credited.has(tool));
           for (const tool of fresh) search.credited.add(tool);
           if (fresh.length > 0) await credit(search.words, fresh);
         }
-        if (use.text) await credit([...new Set(terms(use.text))].slice(0, MAX_WORDS * 2), use.tools);
+        if (use.text) await credit([...new Set(terms(use.text))].slice(0, MAX_WORDS * 2), tools);
       } catch (error) {
         store.reportFailure(NAMESPACE, "a use could not be learned", error);
         logger.debug(`learning: ${errorMessage(error)}`);
