@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { createToolCalls } from "./calls/tool-calls.js";
 import { type Catalog, createCatalog } from "./catalog/catalog.js";
+import { DEFAULT_RANKING } from "./catalog/search-index.js";
 import { createSnapshots } from "./catalog/snapshots.js";
 import { toToolRecord } from "./catalog/tool-record.js";
 import { createClientRoots, type RootsSource } from "./client-roots.js";
@@ -84,7 +85,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options;
   const logger = options.logger ?? silentLogger;
   const enabled = config.servers.filter((s) => !s.options.disabled).map((s) => s.name);
-  const catalog = createCatalog(enabled);
+  // `learn: false` ignores what was learned, and what saved skills say of the tools they call.
+  const catalog = createCatalog(enabled, config.learn ? undefined : { ...DEFAULT_RANKING, learned: 0 });
   const snapshots = createSnapshots(config.registryDir, catalog, logger);
   const metrics = createMetrics(
     { sandbox: () => sandbox.stats() },

@@ -7,6 +7,7 @@ import {
   type IndexHit,
   type RankingOptions,
 } from "./search-index.js";
+import { terms } from "./tokenizer.js";
 import type { ToolRecord } from "./tool-record.js";
 
 export interface SearchHit {
@@ -31,8 +32,11 @@ export interface SearchRequest {
 export interface Catalog {
   /** Replaces every tool of one server (after a listing, or from its snapshot). */
   setServerTools(server: string, records: ToolRecord[]): void;
-  /** Replaces the saved skills in the index; they rank with the tools. */
-  setSkills(skills: IndexEntry[]): void;
+  /**
+   * Replaces the saved skills in the index; they rank with the tools. A skill's description also counts, as
+   * learned words, for the tools and skills it `calls`.
+   */
+  setSkills(skills: Array<IndexEntry & { calls?: readonly string[] }>): void;
   get(name: string): ToolRecord | undefined;
   /** Changes whenever the tools or skills change, so derived views can be kept until then. */
   revision(): number;
@@ -60,6 +64,15 @@ const SKILLS_GROUP = "skills group";
  * A saved skill is verified code: when it matches about as well as a tool, reusing it beats rebuilding it.
  */
 const SKILL_BOOST = 1.5;
+/**
+ * A saved skill says what its tools are used for, in a user's words ("remember", "folder") rather than the
+ * server's ("entities", "directory"): its description counts for each tool it calls as much as one credit of
+ * use does in search/learning.ts (1 − e^(−1/2)), whether it was saved here or found in the skills folder.
+ */
+const SKILL_WORD_STRENGTH = 1 - Math.exp(-1 / 2);
+/** As many words as a tool learns from use, and a bound on a skill's callees. */
+const MAX_SKILL_WORDS = 32;
+const MAX_CALLEES = 32;
 
 /** The tools of every server and the saved skills, kept in one BM25 index. */
 export function createCatalog(knownServers: string[] = [], ranking?: RankingOptions): Catalog {
@@ -68,6 +81,21 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
   const byName = new Map<string, ToolRecord>();
   const skills = new Map<string, IndexEntry>();
   let revision = 0;
+  /** What tools learned from use, and the words of the skills that call them; the index gets both, merged. */
+  const fromUse = new Map<string, ReadonlyMap<string, number>>();
+  let fromSkills = new Map<string, Map<string, number>>();
+
+  function applyLearned(name: string): void {
+    const used = fromUse.get(name);
+    const described = fromSkills.get(name);
+    if (!described) {
+      index.setLearned(name, used);
+      return;
+    }
+    const merged = new Map(described);
+    for (const [term, strength] of used ?? []) merged.set(term, Math.max(strength, merged.get(term) ?? 0));
+    index.setLearned(name, merged);
+  }
 
   return {
     setServerTools(server, records) {
@@ -80,12 +108,28 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
     },
     setSkills(entries) {
       skills.clear();
-      for (const e of entries) skills.set(e.name, e);
-      index.replace(SKILLS_GROUP, entries);
+      const described = new Map<string, Map<string, number>>();
+      for (const { calls, ...entry } of entries) {
+        skills.set(entry.name, entry);
+        const words = [...new Set(terms(entry.description))].slice(0, MAX_SKILL_WORDS);
+        for (const callee of new Set((calls ?? []).slice(0, MAX_CALLEES))) {
+          const learned = described.get(callee) ?? new Map<string, number>();
+          for (const word of words) learned.set(word, SKILL_WORD_STRENGTH);
+          described.set(callee, learned);
+        }
+      }
+      index.replace(SKILLS_GROUP, [...skills.values()]);
+      const before = fromSkills;
+      fromSkills = described;
+      for (const name of new Set([...before.keys(), ...described.keys()])) applyLearned(name);
       revision++;
     },
     get: (name) => byName.get(name),
-    setLearned: (name, learned) => index.setLearned(name, learned),
+    setLearned(name, learned) {
+      if (learned && learned.size > 0) fromUse.set(name, learned);
+      else fromUse.delete(name);
+      applyLearned(name);
+    },
     revision: () => revision,
     tools(server) {
       if (server === undefined) return [...byName.values()];

@@ -69,7 +69,11 @@ export interface RankingOptions {
   bridge:
     | {
         weight: number;
-        /** Related words kept per word, the most telling first. */
+        /**
+         * Related words kept per word, the most telling first: a bound on the work (WordNet gives a common word
+         * dozens), set above what the catalog usually has, since a word's intended sense is seldom among its rarest
+         * relatives ("fact" → observation, beside item, point, general).
+         */
         perWord: number;
         /** The request's unknown words are bridged when they are at least this share of its words… */
         minUnknownShare: number;
@@ -95,7 +99,7 @@ export const DEFAULT_RANKING: RankingOptions = {
   idfPower: 1,
   prefix: { minLength: 3, weight: 0.5 },
   abbreviations: { minLength: 3, weight: 0.3 },
-  bridge: { weight: 0.5, perWord: 3, minUnknownShare: 0.5, minHits: 5, maxRareTools: 2 },
+  bridge: { weight: 0.5, perWord: 32, minUnknownShare: 0.5, minHits: 5, maxRareTools: 2 },
   learned: 1,
 };
 
@@ -593,7 +597,12 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const serverScores = new Map<string, number>();
     let bestServer = 1e-9;
     if (options.serverBlend > 0 && touched.length > 0) {
+      // A server is judged by the request's own words only: related words are guesses at one tool's wording, and
+      // a server with long descriptions matches many of them by chance (memory lost to files for "remember a fact
+      // about a person", files matching "individual", "point", "item"). With the bridge on every dev query, both
+      // halves gained.
       for (const [term, weight] of q.weights) {
+        if (q.bridgeTerms.has(term)) continue;
         for (const [group, s] of serverPostings(term, q.prefixed.has(term)))
           serverScores.set(group, (serverScores.get(group) ?? 0) + weight * s);
       }

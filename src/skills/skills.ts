@@ -141,8 +141,9 @@ function invalid(name: string, problem: string, data: Record<string, unknown> = 
 const exists = (name: string, version: number) =>
   invalid(name, `a skill of that name exists (version ${version}); pass overwrite: true to replace it.`);
 
-function indexEntry(skill: Skill): IndexEntry {
+function indexEntry(skill: Skill): IndexEntry & { calls: string[] } {
   return {
+    calls: [...Object.keys(skill.tools), ...Object.keys(skill.skills ?? {})],
     name: skill.name,
     kind: "skill",
     server: SKILL_SERVER,

@@ -128,6 +128,40 @@ describe("ranking features, each on and off", () => {
     expect(ids(search("remember", { bridge: false }))).toEqual([]);
   });
 
+  it("gives a server no share for related words: a server is judged by the request's own words", () => {
+    const on = search("remember");
+    expect(on.hits.length).toBeGreaterThan(0);
+    for (const h of on.hits) expect(h.explanation?.parts.server).toBe(0);
+    const own = search("remember knowledge");
+    const entities = own.hits.find((h) => h.id === "memory.create_entities");
+    expect(entities?.explanation?.parts.server).toBeGreaterThan(0);
+  });
+
+  it("keeps every related word the catalog has, not only the rarest few", () => {
+    const notes = [
+      tool("notes", "add_observations", "Add observations to an entity"),
+      tool("notes", "delete_observations", "Delete observations of an entity"),
+      tool("notes", "get_item", "Get one item"),
+      tool("notes", "set_point", "Set a point"),
+      tool("notes", "general_info", "General information"),
+      tool("notes", "detail_view", "Show a detail"),
+    ];
+    const related = (perWord?: number) => {
+      const bridge = DEFAULT_RANKING.bridge as Exclude<RankingOptions["bridge"], false>;
+      const index = createSearchIndex({
+        ...DEFAULT_RANKING,
+        bridge: { ...bridge, perWord: perWord ?? bridge.perWord },
+      });
+      index.replace("notes", notes);
+      const found = index.search("fact");
+      return { related: found.bridged[0]?.related, top: found.hits.map((h) => h.id) };
+    };
+    expect(related().related).toEqual(expect.arrayContaining(["observation", "item", "point"]));
+    expect(related().top).toContain("notes.add_observations");
+    expect(related(3).related).not.toContain("observation");
+    expect(related(3).top).not.toContain("notes.add_observations");
+  });
+
   it("bridges a misspelt word to the catalog word spelt like it", () => {
     const on = search("wether forecast");
     expect(on.bridged).toContainEqual({ word: "wether", related: ["weather"] });

@@ -1,3 +1,4 @@
+import { copyFile, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +101,37 @@ describe("discovery over files, memory and everything", () => {
   });
 });
 
+describe("discovery over the bundled servers with the example skills, as `npm start` serves them", () => {
+  let dir: string;
+  let t: TestGateway;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    const skills = path.join(dir, "skills");
+    await mkdir(skills);
+    const examples = path.resolve("skills");
+    for (const file of await readdir(examples))
+      if (/\.(?:js|json)$/.test(file)) await copyFile(path.join(examples, file), path.join(skills, file));
+    t = await gatewayOn(dir);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await removeDir(dir);
+  });
+
+  it.each([
+    ["remember a fact about a person", ["memory.create_entities", "memory.add_observations"]],
+    ["show what is inside a folder", ["files.list_directory"]],
+  ])("finds tools for %j beside the skill that matches some of its words", async (query, expected) => {
+    const { output } = await searchOn(t, { query, limit: 5 });
+    const names = output.results.map((r) => r.name);
+    expect(names).toContain("remember-folder");
+    const found = output.results.filter((r) => expected.includes(r.name));
+    expect(found.length, JSON.stringify(names)).toBeGreaterThan(0);
+    for (const r of found) expect(r.match).toBe("related");
+  });
+});
+
 describe("learning from what a session uses", () => {
   let dir: string;
 
@@ -192,7 +224,7 @@ describe("learning from what a session uses", () => {
       }
       const flooded = await searchOn(t, {
         query: "print the environment variables",
-        limit: 3,
+        limit: 5,
         explain: true,
       });
       const graph = flooded.output.results.find((r) => r.name === "memory.read_graph");
