@@ -23,6 +23,8 @@ export const skillsmithEngine: Engine = {
   build(servers) {
     const catalog = createCatalog(servers.map((s) => s.name));
     for (const s of servers) catalog.setServerTools(s.name, s.records);
+    // The index is completed on first use (minisearch's part built in one pass): counted in the build.
+    catalog.search({ query: "", limit: 1 });
     return (query) => catalog.search({ query, limit: 10 });
   },
 };

@@ -230,12 +230,78 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
    * between two of its batches broke that walk (TypeError in TreeIterator) when servers re-listed.
    */
   const analysis = { tokenize: splitAtSpaces, processTerm: asIs };
-  const tools = new MiniSearch<ToolDocument>({
-    fields: [...FIELDS],
-    ...analysis,
-    searchOptions: analysis,
-    autoVacuum: false,
-  });
+  const miniOptions = { fields: [...FIELDS], ...analysis, searchOptions: analysis, autoVacuum: false };
+  let tools = new MiniSearch<ToolDocument>(miniOptions);
+  /**
+   * Documents not handed to minisearch yet. The first search after a large change (the catalog filled at start,
+   * or from snapshots) builds minisearch's index in one pass (`fromDocuments`); `add` walks its radix tree once per
+   * term occurrence, and at 10,000 tools that was most of the build. A few documents are added as usual.
+   */
+  const pending = new Map<string, ToolDocument>();
+
+  /** minisearch's index of these documents, as `add` would build it, given to `loadJS` (its own serialized form). */
+  function fromDocuments(documents: readonly ToolDocument[]): MiniSearch<ToolDocument> {
+    // term → field → [short id, count, …] in id order; minisearch's plain objects are made once per posting list
+    const postings = new Map<string, number[][]>();
+    const documentIds: Record<string, string> = {};
+    const fieldLength: Record<string, number[]> = {};
+    const totals = FIELDS.map(() => 0);
+    documents.forEach((document, shortId) => {
+      documentIds[shortId] = document.id;
+      fieldLength[shortId] = FIELDS.map((field, fieldId) => {
+        const counts = new Map<string, number>();
+        for (const term of splitAtSpaces(document[field])) counts.set(term, (counts.get(term) ?? 0) + 1);
+        for (const [term, count] of counts) {
+          let byField = postings.get(term);
+          if (!byField) {
+            byField = [];
+            postings.set(term, byField);
+          }
+          const list = byField[fieldId];
+          if (list) list.push(shortId, count);
+          else byField[fieldId] = [shortId, count];
+        }
+        // minisearch's field length: the field's distinct terms
+        totals[fieldId] = (totals[fieldId] as number) + counts.size;
+        return counts.size;
+      });
+    });
+    const index: Array<[string, Record<string, Record<string, number>>]> = [];
+    for (const [term, byField] of postings) {
+      const entry: Record<string, Record<string, number>> = {};
+      byField.forEach((list, fieldId) => {
+        const docs: Record<string, number> = {};
+        for (let i = 0; i < list.length; i += 2) docs[list[i] as number] = list[i + 1] as number;
+        entry[fieldId] = docs;
+      });
+      index.push([term, entry]);
+    }
+    const count = documents.length;
+    return MiniSearch.loadJS<ToolDocument>(
+      {
+        documentCount: count,
+        nextId: count,
+        documentIds,
+        fieldIds: Object.fromEntries(FIELDS.map((field, fieldId) => [field, fieldId])),
+        fieldLength,
+        averageFieldLength: totals.map((total) => (count === 0 ? 0 : total / count)),
+        storedFields: {},
+        dirtCount: 0,
+        index,
+        serializationVersion: 2,
+      },
+      miniOptions,
+    );
+  }
+
+  /** Hands the pending documents to minisearch: rebuilt in one pass when they are as many as it holds. */
+  function flush(): void {
+    if (pending.size === 0) return;
+    if (pending.size >= tools.documentCount)
+      tools = fromDocuments([...indexed.values()].map((d) => d.document));
+    else tools.addAll([...pending.values()]);
+    pending.clear();
+  }
   /**
    * Each server (or skills group) is scored as one document made of the distinct terms of each of its tools, so
    * its tf of a term is the number of its tools that have it: BM25 (minisearch's formula) over counts taken from
@@ -303,7 +369,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     addLength(old.group, -old.distinct.length);
     bySlot[old.slot] = undefined;
     freeSlots.push(old.slot);
-    tools.remove(old.document);
+    if (!pending.delete(id)) tools.remove(old.document);
   }
 
   /** Catalog words spelt like an unknown word (shared trigrams, Dice coefficient). */
@@ -581,6 +647,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   function score(text: string, request: ScoreRequest): IndexSearch & { total: number } {
+    flush();
     let q = plan(text, false);
     let touched = accumulate(q);
     // Few tools matched: the request's words are not the catalog's. Its rare words are bridged too ("folder",
@@ -707,7 +774,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         for (const term of distinct) df.set(term, (df.get(term) ?? 0) + 1);
         addLength(group, distinct.length);
       }
-      tools.addAll([...documents.values()].map((d) => d.document));
+      for (const [id, { document }] of documents) pending.set(id, document);
       idsByGroup.set(group, [...documents.keys()]);
       version++;
     },

@@ -198,6 +198,42 @@ describe("ranking features, each on and off", () => {
     expect(scores(search("weather alerts", {}, flood))).toEqual(scores(search("weather alerts")));
   });
 
+  it("ranks the same whether minisearch's index was built in one pass, by adds, or after removals", () => {
+    const groups = new Map<string, IndexEntry[]>();
+    for (const e of CATALOG) groups.set(e.server, [...(groups.get(e.server) ?? []), e]);
+    const queries = ["read a file", "weather alerts", "stock price history", "knowledge graph entities"];
+    const ranking = (index: ReturnType<typeof createSearchIndex>) =>
+      queries.map((q) => index.search(q).hits.map((h) => [h.id, Math.round(h.score * 1e9)]));
+    const oneGo = createSearchIndex();
+    for (const [server, entries] of groups) oneGo.replace(server, entries);
+    // One server at a time, searched in between: the first in one pass, the rest added to it.
+    const byAdds = createSearchIndex();
+    for (const [server, entries] of groups) {
+      byAdds.replace(server, entries);
+      byAdds.search("file");
+    }
+    expect(ranking(byAdds)).toEqual(ranking(oneGo));
+    // A server listed again with a tool fewer, and one gone, after the one-pass build.
+    const without = (server: string, name: string) =>
+      (groups.get(server) ?? []).filter((e) => e.name !== name);
+    const changed = createSearchIndex();
+    for (const [server, entries] of groups) changed.replace(server, entries);
+    changed.search("file");
+    changed.replace("files", without("files", "files.move_file"));
+    changed.replace("weather", []);
+    const fresh = createSearchIndex();
+    for (const [server, entries] of groups) {
+      if (server === "weather") continue;
+      fresh.replace(server, server === "files" ? without("files", "files.move_file") : entries);
+    }
+    expect(ranking(changed)).toEqual(ranking(fresh));
+    expect(
+      ranking(changed)
+        .flat()
+        .map(([id]) => id),
+    ).not.toContain("files.move_file");
+  });
+
   it("keeps only the best `limit` hits, counts them all, and applies a per-hit boost", () => {
     const index = createSearchIndex();
     index.replace(
