@@ -44,10 +44,15 @@ export function renderSearch(query: string, output: SearchOutput): string {
   return lines.join("\n");
 }
 
+const BRIDGE_WORDS_SHOWN = 5;
+
 /** The words of a request that no tool uses, and what was searched instead (results marked related). */
 export function bridgeLine(output: SearchOutput): string | undefined {
   if (!output.bridged?.length) return undefined;
-  const pairs = output.bridged.map((b) => `"${b.word}" → ${b.related.join(", ")}`).join("; ");
+  // The most telling few per word: a word can bring dozens (all of them are in `bridged`).
+  const shown = (related: string[]) =>
+    related.length > BRIDGE_WORDS_SHOWN ? [...related.slice(0, BRIDGE_WORDS_SHOWN), "…"] : related;
+  const pairs = output.bridged.map((b) => `"${b.word}" → ${shown(b.related).join(", ")}`).join("; ");
   const related = output.results.filter((r) => r.match === "related").length;
   return (
     `No tool uses some of these words; related words were searched too (${pairs})` +

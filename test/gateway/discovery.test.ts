@@ -65,6 +65,14 @@ describe("discovery over files, memory and everything", () => {
     expect(text).toMatch(/, related, score/);
   });
 
+  it("gives every related word in `bridged`, the five most telling of each in the text", async () => {
+    const { output, text } = await searchOn(t, { query: "remember a fact about a person", limit: 5 });
+    const fact = output.bridged?.find((b) => b.word === "fact");
+    expect(fact?.related.length).toBeGreaterThan(5);
+    expect(fact?.related).toContain("observation");
+    expect(text).toContain(`"fact" → ${fact?.related.slice(0, 5).join(", ")}, …;`);
+  });
+
   it("marks nothing related when the request's own words match", async () => {
     const { output, text } = await searchOn(t, { query: "write text into a file", limit: 5 });
     expect(output.results[0]?.name).toBe("files.write_file");
