@@ -32,10 +32,11 @@ export interface IndexEntry {
  * 5. Fallbacks, only where the request's own words fail (at least half of its words unknown to every tool, or
  *    fewer than `minHits` tools matched): the vocabulary bridge looks a word up in WordNet (synonyms, derived,
  *    broader and narrower words: "remember" → memory) or, failing that, matches catalog words sharing its
- *    character trigrams (typos); the related words the catalog has are searched at a lower weight, and a tool
- *    found only through them is marked related. An unknown word also matches the words it begins ("calc").
- * 6. Learned words (search/learning.ts): the words of requests that led agents to use a tool, each with a
- *    strength in 0..1; a tool's learned share (like the server's, at most `learned`) is the weighted share of
+ *    character trigrams (typos); the related words the catalog has are searched at a lower weight (for the tools,
+ *    not for the servers' share), and a tool found only through them is marked related. An unknown word also
+ *    matches the words it begins ("calc").
+ * 6. Learned words (search/learning.ts; and, from catalog.ts, the words of the skills that call a tool): the
+ *    words of requests that led agents to use a tool, each with a strength in 0..1; a tool's learned share (like the server's, at most `learned`) is the weighted share of
  *    the query's words it has learned. A word it never learned adds nothing, so no flood of one request can move
  *    another request that shares no word with it.
  * Only the catalog's own statistics, two public dictionaries and what agents used are used; nothing is tuned
