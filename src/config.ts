@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { problemsError, type SkillsmithError } from "./errors.js";
@@ -48,6 +49,17 @@ const serverOptionsSchema = z.strictObject({
     .default(10 * 1024 * 1024),
 });
 
+/** The most sandbox workers a gateway runs; each holds a QuickJS WebAssembly heap (~14 MB). */
+const MAX_WORKERS = 64;
+
+/**
+ * One sandbox worker per core but one (the gateway's own thread needs a core for HTTP, calls and the store),
+ * at least two, so one long run never makes every other run wait.
+ */
+export function defaultSandboxWorkers(cores = availableParallelism()): number {
+  return Math.min(MAX_WORKERS, Math.max(2, cores - 1));
+}
+
 /** Limits of each skill run, and the size of the sandbox's worker pool. */
 const sandboxSchema = z.strictObject({
   timeoutMs: z.int().min(100).max(3_600_000).default(60_000),
@@ -77,7 +89,11 @@ const sandboxSchema = z.strictObject({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(16 * 1024 * 1024),
-  workers: z.int().min(1).max(64).default(2),
+  workers: z
+    .int("must be a whole number of workers")
+    .min(1, "must be at least 1")
+    .max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`)
+    .default(() => defaultSandboxWorkers()),
   /** How deep saved skills may call saved skills within one run (a skill the run calls is 1 deep). */
   maxDepth: z.int().min(1).max(64).default(8),
 });
@@ -112,7 +128,7 @@ const skillsmithSchema = z.strictObject({
     .regex(/^(file:|redis:\/\/|rediss:\/\/|memory:)/, 'must start with "file:", "redis://" or "memory:"')
     .default("file:.skillsmith/state"),
   servers: z.record(z.string(), serverOptionsSchema).default({}),
-  sandbox: sandboxSchema.default(sandboxSchema.parse({})),
+  sandbox: sandboxSchema.default(() => sandboxSchema.parse({})),
   /** How long a call waits for its server's first connection (or a reconnect) before failing; never past the call's own timeout. */
   startupWaitMs: z.int().min(0).max(3_600_000).default(20_000),
   /** How long search_tools waits, on a first start, for servers with neither a snapshot nor a finished listing. */

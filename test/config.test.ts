@@ -1,8 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the config format itself uses ${VAR} in plain strings
 import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Config, loadConfig, parseConfig } from "../src/config.js";
+import { type Config, defaultSandboxWorkers, loadConfig, parseConfig } from "../src/config.js";
 import { SkillsmithError } from "../src/errors.js";
 import { removeDir, tempDir } from "./helpers/gateway.js";
 
@@ -204,6 +205,35 @@ describe("parseConfig", () => {
       }),
     );
     expect(error.message).toContain("skillsmith.servers.files.concurrency");
+  });
+
+  it("sizes the sandbox's worker pool to the machine by default: a core for the gateway, at least 2, at most 64", () => {
+    expect(parse({ mcpServers: {} }).sandbox.workers).toBe(defaultSandboxWorkers(availableParallelism()));
+    expect([1, 2, 3, 8, 200].map((cores) => defaultSandboxWorkers(cores))).toEqual([2, 2, 2, 7, 64]);
+    expect(parse({ mcpServers: {}, skillsmith: { sandbox: { timeoutMs: 5000 } } }).sandbox.workers).toBe(
+      defaultSandboxWorkers(),
+    );
+  });
+
+  it("takes skillsmith.sandbox.workers as given, from 1 to 64", () => {
+    for (const workers of [1, 3, 64]) {
+      expect(parse({ mcpServers: {}, skillsmith: { sandbox: { workers } } }).sandbox.workers).toBe(workers);
+    }
+  });
+
+  it("refuses a worker count that is not a whole number from 1 to 64, naming skillsmith.sandbox.workers", () => {
+    const cases: Array<[unknown, string]> = [
+      [0, "must be at least 1"],
+      [-2, "must be at least 1"],
+      [65, "must be at most 64"],
+      [1.5, "must be a whole number of workers"],
+      ["4", "must be a whole number of workers"],
+      [null, "must be a whole number of workers"],
+    ];
+    for (const [workers, why] of cases) {
+      const error = configError(() => parse({ mcpServers: {}, skillsmith: { sandbox: { workers } } }));
+      expect(error.message).toContain(`skillsmith.sandbox.workers: ${why}`);
+    }
   });
 
   it("refuses skillsmith.servers naming a server that mcpServers does not have, listing the known ones", () => {
