@@ -81,13 +81,18 @@ const HEADER = ["#", "measure", "Skillsmith", "baseline", "ratio", "note"];
 
 const cells = (row: Row) => [row.group, row.measure, row.skillsmith, row.baseline, row.ratio, row.note];
 
-/** A Markdown table, padded so it also reads well as plain text. */
+/** The results table, in Markdown. */
 export function markdownTable(rows: Row[]): string {
-  const all = [HEADER, ...rows.map(cells)].map((r) => r.map((c) => c.replace(/\|/g, "\\|")));
-  const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  return textTable(HEADER, rows.map(cells));
+}
+
+/** A Markdown table of any columns, padded so it also reads well as plain text. */
+export function textTable(header: string[], lines: string[][]): string {
+  const all = [header, ...lines].map((r) => r.map((c) => c.replace(/\|/g, "\\|")));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
-  return [line(all[0] ?? HEADER), rule, ...all.slice(1).map(line)].join("\n");
+  return [line(all[0] ?? header), rule, ...all.slice(1).map(line)].join("\n");
 }
 
 export interface Machine {
@@ -146,4 +151,44 @@ Ratio = Skillsmith ÷ baseline. How each row is measured:
    Debian's chromium, interleaved: bytes transferred, first contentful paint, and the time until the content is
    on screen (ours: the servers table with its data; the Inspector's: its first rendered element).
 `;
+}
+
+const LOAD_START = "<!-- load: written by npm run bench -- --load -->";
+const LOAD_END = "<!-- load end -->";
+
+/** The load section as it sits in RESULTS.md, between markers, so each kind of run rewrites only its own part. */
+export function loadSection(
+  table: string,
+  info: { machine: Machine; date: Date; seconds: number; perLevel: number },
+) {
+  const m = info.machine;
+  return `${LOAD_START}
+## Load (\`npm run bench -- --load\`)
+
+- Date: ${info.date.toISOString()}; ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.platform}, Node ${m.node}
+- ${info.perLevel} s per level; the run took ${info.seconds.toFixed(0)} s
+
+${table}
+
+Each level opens that many MCP sessions over Streamable HTTP (SDK clients in the bench process) and keeps each one
+calling for the time given, one call after another: the mixed workload cycles search_tools, probe_tool on
+\`everything.echo\` (fresh) and run_skill of a saved one-call skill. The downstream \`everything\` server runs once over
+Streamable HTTP on loopback; the baseline is as many direct SDK sessions calling its \`echo\` tool, in the same
+run, right after. Ratio = gateway ops/s ÷ direct ops/s (higher is better). RSS and CPU are read from /proc for the
+gateway processes (summed over instances). One instance uses the default file store; two instances share one
+redis-server, with separate skill folders, behind nginx round-robin without session affinity.
+${LOAD_END}`;
+}
+
+/** `document` with its load section replaced by `section` (or kept, when `section` is undefined). */
+export function spliceLoadSection(document: string, previous: string, section?: string): string {
+  const at = (text: string) => {
+    const start = text.indexOf(LOAD_START);
+    const end = text.indexOf(LOAD_END);
+    return start >= 0 && end > start ? text.slice(start, end + LOAD_END.length) : undefined;
+  };
+  const kept = section ?? at(previous);
+  if (kept === undefined) return document;
+  const own = at(document);
+  return own === undefined ? `${document.trimEnd()}\n\n${kept}\n` : document.replace(own, kept);
 }
