@@ -1,8 +1,11 @@
 import { mkdtemp } from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectDirect, gatewayConfig, spawnGateway, writeConfig } from "../clients.js";
 import { realServers, type ServerEntry } from "../fixtures.js";
+import { connect, disconnect } from "../load/driver.js";
+import { processStats, startEverythingHttp, startGatewayHttp } from "../load/services.js";
 import { type BenchContext, compare, formatValue, missing, type Row, type RowGroup } from "../report.js";
 import { percentile } from "../stats.js";
 
@@ -58,11 +61,15 @@ export async function interleaved(
   return samples;
 }
 
+/** The pid of the process at the other end of a stdio client (the gateway, or a server). */
+const pidOf = (client: Client) =>
+  client.transport instanceof StdioClientTransport ? (client.transport.pid ?? undefined) : undefined;
+
 async function withGateway<T>(
   context: BenchContext,
   everything: ServerEntry,
   skillsmith: Record<string, unknown>,
-  use: (client: Client) => Promise<T>,
+  use: (client: Client, pid: number | undefined) => Promise<T>,
 ): Promise<T> {
   const dir = await mkdtemp(path.join(context.tmp, "call-gateway-"));
   const client = await spawnGateway(
@@ -70,9 +77,65 @@ async function withGateway<T>(
     await writeConfig(dir, gatewayConfig({ everything }, dir, skillsmith)),
   );
   try {
-    return await use(client);
+    return await use(client, pidOf(client));
   } finally {
     await client.close();
+  }
+}
+
+/** CPU ms that `pid` spends per call over `calls` sequential calls of `call` (from /proc; undefined elsewhere). */
+async function cpuPerCall(pid: number | undefined, calls: number, call: (i: number) => Promise<unknown>) {
+  const before = await processStats(pid);
+  for (let i = 0; i < calls; i++) await call(i);
+  const after = await processStats(pid);
+  return before && after ? (after.cpuMs - before.cpuMs) / calls : undefined;
+}
+
+/**
+ * probe_tool over Streamable HTTP against a direct client over HTTP: the `everything` server runs once over HTTP
+ * on loopback and both reach that same process; the gateway (the built bin, `serve --http`) adds its own hop.
+ */
+async function httpOverhead(context: BenchContext, budget: Budget): Promise<Row[]> {
+  const everything = await startEverythingHttp(context.root);
+  const dir = await mkdtemp(path.join(context.tmp, "call-http-"));
+  const gateway = await startGatewayHttp(
+    context.root,
+    await writeConfig(dir, gatewayConfig({ everything: { url: everything.url } }, dir)),
+  ).catch(async (error: unknown) => {
+    await everything.stop();
+    throw error;
+  });
+  const viaGateway = await connect(gateway.url);
+  const direct = await connect(everything.url);
+  try {
+    const ready = await probeReady(viaGateway);
+    if (!ready.ok) throw new Error(`probe_tool over HTTP failed: ${ready.text}`);
+    const gatewayCall = async (i: number) => {
+      const outcome = outcomeOf(await probeEcho(viaGateway, `hello ${i}`));
+      if (!outcome.ok) throw new Error(`probe_tool everything.echo over HTTP failed: ${outcome.text}`);
+    };
+    const directCall = async (i: number) => {
+      const result = await direct.callTool({ name: "echo", arguments: { message: `hello ${i}` } });
+      if (result.isError) throw new Error(`direct echo over HTTP failed: ${JSON.stringify(result.content)}`);
+    };
+    await interleaved([gatewayCall, directCall], { calls: 25, ms: 0, minCalls: 25 });
+    const [viaGatewayMs = [], viaDirectMs = []] = await interleaved([gatewayCall, directCall], budget);
+    const note = `target ≤ 2×; ${viaGatewayMs.length} calls each over Streamable HTTP on loopback; baseline = direct SDK client to the same everything process; the gateway reaches it over HTTP too`;
+    return [50, 99].map((p) =>
+      compare(
+        GROUP,
+        `everything.echo p${p}, probe_tool (fresh, default file store) over HTTP vs direct over HTTP`,
+        percentile(viaGatewayMs, p),
+        percentile(viaDirectMs, p),
+        "ms",
+        note,
+      ),
+    );
+  } finally {
+    await disconnect(viaGateway);
+    await disconnect(direct);
+    await gateway.stop();
+    await everything.stop();
   }
 }
 
@@ -91,12 +154,12 @@ export const callOverhead: RowGroup = {
         if (result.isError) throw new Error(`direct echo failed: ${JSON.stringify(result.content)}`);
       };
       const measure = (skillsmith: Record<string, unknown>) =>
-        withGateway(context, everything, skillsmith, async (gateway) => {
+        withGateway(context, everything, skillsmith, async (gateway, pid) => {
           const ready = await probeReady(gateway);
           if (!ready.ok) {
             const why = `probe_tool failed: ${ready.text}`;
             const [directMs = []] = await interleaved([directCall], budget);
-            return { why, viaGateway: [], viaDirect: directMs };
+            return { why, viaGateway: [], viaDirect: directMs, cpu: undefined };
           }
           const gatewayCall = async (i: number) => {
             const outcome = outcomeOf(await probeEcho(gateway, `hello ${i}`));
@@ -104,7 +167,14 @@ export const callOverhead: RowGroup = {
           };
           await interleaved([gatewayCall, directCall], { calls: 25, ms: 0, minCalls: 25 });
           const [viaGateway = [], viaDirect = []] = await interleaved([gatewayCall, directCall], budget);
-          return { why: undefined, viaGateway, viaDirect };
+          // CPU per call, each path alone: the gateway process per probe, the everything server per direct echo.
+          const cpuCalls = Math.min(budget.calls, 2000);
+          const cpu = {
+            gateway: await cpuPerCall(pid, cpuCalls, gatewayCall),
+            server: await cpuPerCall(pidOf(direct), cpuCalls, directCall),
+            calls: cpuCalls,
+          };
+          return { why: undefined, viaGateway, viaDirect, cpu };
         });
 
       const rows: Row[] = [];
@@ -127,6 +197,19 @@ export const callOverhead: RowGroup = {
           );
         }
       }
+      if (byDefault.cpu?.gateway !== undefined && byDefault.cpu.server !== undefined) {
+        rows.push(
+          compare(
+            GROUP,
+            "gateway CPU per probe_tool (fresh, default file store) vs the everything server's CPU per echo",
+            byDefault.cpu.gateway,
+            byDefault.cpu.server,
+            "ms",
+            `target ≤ 0.5 ms; user+system CPU of the gateway process (all its threads, /proc) over ${byDefault.cpu.calls} sequential probes over stdio, against the everything server's over as many direct echo calls`,
+          ),
+        );
+      }
+      rows.push(...(await httpOverhead(context, budget)));
       return rows;
     } finally {
       await direct.close();
