@@ -105,8 +105,22 @@ function guarded(validate: ValidateFunction): ValidateFunction {
   return Object.assign(check, { schema: validate.schema, schemaEnv: validate.schemaEnv });
 }
 
+/**
+ * The validator of each schema object seen, so that a tool called a thousand times is stringified and hashed once:
+ * tool definitions and skill schemas are replaced, never changed in place, when a server or a skill changes them.
+ */
+const bySchema = new WeakMap<object, ValidateFunction | Error>();
+
 /** Compiles a schema, or returns why it cannot be used. */
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction | Error {
+  const known = bySchema.get(schema);
+  if (known) return known;
+  const result = compileText(schema);
+  bySchema.set(schema, result);
+  return result;
+}
+
+function compileText(schema: Record<string, unknown>): ValidateFunction | Error {
   const text = JSON.stringify(schema);
   // Keyed by a hash: a thousand cached 256 kB texts would hold 256 MB.
   const key = createHash("sha256").update(text).digest("hex");
