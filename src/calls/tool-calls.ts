@@ -9,7 +9,7 @@ import { compileSchema, describeErrors } from "../json-schema.js";
 import type { Logger } from "../logger.js";
 import { noObserver, type Observer } from "../ops/metrics.js";
 import type { Observations } from "../shapes/observations.js";
-import type { Shape } from "../shapes/shape.js";
+import { isEmptyValue, type Shape, shapeOf } from "../shapes/shape.js";
 
 /** A call that is resolved and whose arguments fit the tool's schema: ready to go out. */
 export interface PreparedCall {
@@ -24,6 +24,8 @@ export interface CallOutcome {
   /** What the answer means as a value (see payloadOf); meaningless when `result.isError`. */
   value: unknown;
   tookMs: number;
+  /** The shape of this answer's value; undefined for an empty or error answer (it teaches nothing). */
+  seen: Shape | undefined;
   /** The tool's shape merged over every answer seen, once this one is recorded (undefined for empty or error answers). */
   observed: Promise<Shape | undefined>;
 }
@@ -120,13 +122,16 @@ export function createToolCalls(options: ToolCallsOptions): ToolCalls {
       observer.call(tool, result.isError ? "error" : "ok", elapsed);
       const tookMs = Math.round(elapsed);
       const value = result.isError ? null : payloadOf(result);
-      const observed = result.isError
-        ? Promise.resolve(undefined)
-        : observations.record(tool, value).catch((error: unknown) => {
-            logger.debug(`could not record the shape of ${tool.name}: ${errorMessage(error)}`);
-            return undefined;
-          });
-      return { result, value, tookMs, observed };
+      // Computed once here for every caller: the probe shows it, the memory of shapes merges it.
+      const seen = result.isError || isEmptyValue(value) ? undefined : shapeOf(value);
+      const observed =
+        seen === undefined
+          ? Promise.resolve(undefined)
+          : observations.record(tool, seen).catch((error: unknown) => {
+              logger.debug(`could not record the shape of ${tool.name}: ${errorMessage(error)}`);
+              return undefined;
+            });
+      return { result, value, tookMs, seen, observed };
     },
   };
 }

@@ -8,7 +8,7 @@ import { errorMessage, SkillsmithError } from "../errors.js";
 import { validateAgainst } from "../json-schema.js";
 import type { Logger } from "../logger.js";
 import { trimSample } from "../shapes/sample.js";
-import { hasUnseenParts, isEmptyValue, renderShape, shapeOf, shapeOfSchema } from "../shapes/shape.js";
+import { hasUnseenParts, renderShape, shapeOfSchema } from "../shapes/shape.js";
 import type { StateStore } from "../store/state-store.js";
 import { probeRefusal } from "./policy.js";
 import { createProbeCache } from "./probe-cache.js";
@@ -163,13 +163,13 @@ export function createProber(options: ProberOptions): Prober {
       }
 
       const { blocks, left } = mediaBlocks(result.content ?? []);
-      const empty = isEmptyValue(value);
-      const seen = shapeOf(value);
+      const { seen } = outcome;
+      const empty = seen === undefined;
       const known = await outcome.observed;
       const hints = [
         empty &&
           "The answer was empty, so its shape is unknown. Probe again with arguments that return data (a folder with files, a query that matches).",
-        !empty &&
+        seen !== undefined &&
           hasUnseenParts(seen) &&
           "Some parts were empty (never[] or unknown), so their shape is not known yet. Probe again with arguments that return more data.",
         left > 0 &&
@@ -181,7 +181,7 @@ export function createProber(options: ProberOptions): Prober {
         tool: tool.name,
         ok: true,
         isError: false,
-        shape: empty ? "unknown (the answer was empty)" : renderShape(seen, 2),
+        shape: seen === undefined ? "unknown (the answer was empty)" : renderShape(seen, 2),
         ...(known && { knownShape: renderShape(known, 2) }),
         ...trimSample(value),
         tookMs,

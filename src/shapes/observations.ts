@@ -4,7 +4,7 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createRecords } from "../store/records.js";
 import type { StateStore } from "../store/state-store.js";
-import { isEmptyValue, mergeShapes, type Shape, shapeOf, shapeSchema } from "./shape.js";
+import { mergeShapes, type Shape, sameShape, shapeSchema } from "./shape.js";
 
 /**
  * The memory of what each tool really returns: the observed shape, merged across every answer seen
@@ -21,10 +21,16 @@ const observationSchema = z.object({
 export type Observation = z.infer<typeof observationSchema>;
 
 export interface Observations {
-  /** Merges the shape of one answer into the tool's memory (persisted in the background); empty answers teach nothing. */
-  record(tool: ToolRecord, value: unknown): Promise<Shape | undefined>;
+  /** Merges the shape of one answer (not an empty one) into the tool's memory; resolves to the merged shape. */
+  record(tool: ToolRecord, seen: Shape): Promise<Shape>;
   get(tool: ToolRecord): Promise<Observation | undefined>;
 }
+
+/**
+ * An answer that teaches nothing new (the merged shape is the one stored) is counted in memory and written with
+ * the next change, or after this long: a tool called a thousand times a second is not a thousand store writes.
+ */
+const QUIET_WRITE_MS = 10_000;
 
 export function createObservations(store: StateStore, logger: Logger): Observations {
   // A short TTL keeps search fast while other gateway instances on a shared store still get seen.
@@ -33,18 +39,29 @@ export function createObservations(store: StateStore, logger: Logger): Observati
 
   // Answers of one tool arrive concurrently (parallel calls in a skill): merge them one at a time, none lost.
   const merging = new Map<string, Promise<unknown>>();
+  /** Per tool: answers merged since its observation was last written, and when that was. */
+  const unwritten = new Map<string, { answers: number; writtenAt: number }>();
 
   async function merge(tool: ToolRecord, seen: Shape): Promise<Shape> {
     const before = await load(tool);
     // A changed definition may answer differently: start its memory afresh.
-    const shape = before && before.hash === tool.hash ? mergeShapes(before.shape, seen) : seen;
+    const same = before !== undefined && before.hash === tool.hash;
+    const shape = same ? mergeShapes(before.shape, seen) : seen;
+    const pending = unwritten.get(tool.name) ?? { answers: 0, writtenAt: 0 };
+    pending.answers += 1;
+    const now = Date.now();
+    if (same && sameShape(before.shape, shape) && now - pending.writtenAt < QUIET_WRITE_MS) {
+      unwritten.set(tool.name, pending);
+      return before.shape;
+    }
     const observation: Observation = {
       tool: tool.name,
       hash: tool.hash,
       shape,
-      count: before && before.hash === tool.hash ? before.count + 1 : 1,
-      updatedAt: new Date().toISOString(),
+      count: same ? before.count + pending.answers : 1,
+      updatedAt: new Date(now).toISOString(),
     };
+    unwritten.set(tool.name, { answers: 0, writtenAt: now });
     // Persisted in the background: the answer must not wait on a disk or Redis write.
     records.set(tool.name, observation).catch((error: unknown) => {
       logger.debug(`could not store the shape of ${tool.name}: ${errorMessage(error)}`);
@@ -53,9 +70,7 @@ export function createObservations(store: StateStore, logger: Logger): Observati
   }
 
   return {
-    record(tool, value) {
-      if (isEmptyValue(value)) return Promise.resolve(undefined);
-      const seen = shapeOf(value);
+    record(tool, seen) {
       const next = (merging.get(tool.name) ?? Promise.resolve()).then(() => merge(tool, seen));
       // The chain goes on after a failed merge; the failure itself reaches the caller through `next`.
       const settled = next.catch(() => {});

@@ -205,6 +205,42 @@ export function mergeShapes(a: Shape, b: Shape): Shape {
   }
 }
 
+/** Whether two shapes are the same type tree (field order aside): a merge that taught nothing. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  if (a === b) return true;
+  switch (a.kind) {
+    case "string":
+      return b.kind === "string" && a.format === b.format;
+    case "array":
+      return (
+        b.kind === "array" &&
+        a.min === b.min &&
+        a.max === b.max &&
+        (a.items && b.items ? sameShape(a.items, b.items) : a.items === b.items)
+      );
+    case "record":
+      return b.kind === "record" && a.min === b.min && a.max === b.max && sameShape(a.values, b.values);
+    case "union":
+      return (
+        b.kind === "union" &&
+        a.options.length === b.options.length &&
+        a.options.every((option, i) => sameShape(option, b.options[i] as Shape))
+      );
+    case "object": {
+      if (b.kind !== "object") return false;
+      const keys = Object.keys(a.fields);
+      if (keys.length !== Object.keys(b.fields).length) return false;
+      return keys.every((key) => {
+        const x = fieldOf(a.fields, key);
+        const y = fieldOf(b.fields, key);
+        return x !== undefined && y !== undefined && x.optional === y.optional && sameShape(x.shape, y.shape);
+      });
+    }
+    default:
+      return a.kind === b.kind;
+  }
+}
+
 /** True when an answer holds nothing to learn a shape from. */
 export function isEmptyValue(value: unknown): boolean {
   if (value === null || value === undefined) return true;

@@ -5,6 +5,7 @@ import {
   isEmptyValue,
   mergeShapes,
   renderShape,
+  sameShape,
   shapeOf,
   shapeOfSchema,
   shapeSchema,
@@ -147,5 +148,17 @@ describe("sample trimming", () => {
   it("leaves small answers whole", () => {
     const value = { a: [1, 2], b: "short" };
     expect(trimSample(value)).toEqual({ sample: value, truncated: false });
+  });
+
+  it("tells a merge that taught nothing from one that did (sameShape)", () => {
+    const first = shapeOf({ items: [{ id: 1, name: "a" }], next: null });
+    expect(sameShape(first, mergeShapes(first, shapeOf({ items: [{ id: 2, name: "b" }], next: null })))).toBe(
+      true,
+    );
+    expect(sameShape(first, mergeShapes(first, shapeOf({ items: [{ id: 2 }], next: null })))).toBe(false);
+    expect(sameShape(first, mergeShapes(first, shapeOf({ items: [], next: "cursor" })))).toBe(false);
+    expect(sameShape(shapeOf("2024-01-01"), shapeOf("plain"))).toBe(false);
+    expect(sameShape(shapeOf({ a: 1, b: "x" }), shapeOf({ b: "y", a: 2 }))).toBe(true);
+    expect(sameShape(shapeOf({ a: 1 }), shapeOf({ a: 1, b: 2 }))).toBe(false);
   });
 });
