@@ -81,6 +81,27 @@ describe("the skill sandbox", () => {
     expect(textOf(staticImport)).toMatch(/could not load module 'fs'/);
   });
 
+  it("gives every run a fresh runtime: what one run leaves on globalThis or the built-ins, the next never sees", async () => {
+    const code = `export default async function run() {
+      const seen = [typeof globalThis.leftOver, typeof Array.prototype.leftOver, JSON.stringify.leftOver ?? null];
+      globalThis.leftOver = 1;
+      Array.prototype.leftOver = () => 1;
+      JSON.stringify.leftOver = "changed";
+      return seen;
+    }`;
+    const saved = await t.call("save_skill", { name: "leave-traces", description: "traces", code });
+    expect(saved.isError, textOf(saved)).toBeFalsy();
+    // More runs than workers, one after another: each worker runs the skill again and again.
+    for (let i = 0; i < 6; i++) {
+      const run = await t.call("run_skill", { name: "leave-traces" });
+      expect((run.structuredContent as unknown as RunView).result, textOf(run)).toEqual([
+        "undefined",
+        "undefined",
+        null,
+      ]);
+    }
+  });
+
   it("stops an endless loop at the time limit, and the gateway keeps answering", async () => {
     const { view, text } = await saveAndRun("spin", "export default async function run() { for (;;) {} }");
     expect(view.ok).toBe(false);

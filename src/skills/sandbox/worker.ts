@@ -68,15 +68,20 @@ interface Session {
   vm: QuickJSContext;
   /** Set to stop the run at the next interrupt check. */
   stopped?: LimitName;
+  deadline: number;
+  /** False while a spare session is set up for a run to come: nothing of a run may interrupt that. */
+  live: boolean;
 }
 
-function openSession(memoryBytes: number, deadline: number): Session {
+function openSession(memoryBytes: number, deadline: number, live = true): Session {
   const runtime = quickjs.newRuntime();
   runtime.setMemoryLimit(memoryBytes);
   runtime.setMaxStackSize(1024 * 1024);
-  const session: Session = { runtime, vm: runtime.newContext() };
+  const session: Session = { runtime, vm: runtime.newContext(), deadline, live };
   runtime.setInterruptHandler(
-    () => session.stopped !== undefined || Date.now() > deadline || Atomics.load(halt, 0) !== 0,
+    () =>
+      session.live &&
+      (session.stopped !== undefined || Date.now() > session.deadline || Atomics.load(halt, 0) !== 0),
   );
   return session;
 }
@@ -194,10 +199,53 @@ const newFrame = (id: number, replay: ReplayStep[]): Frame => ({
 /** A worker runs one skill at a time: the run that gateway replies are for. */
 let active: Run | undefined;
 
+/** A fresh runtime and context with the host functions and the prelude in place, waiting for the next run. */
+interface Spare {
+  session: Session;
+  /** The prelude's start function (see prelude.ts). */
+  start: QuickJSHandle;
+}
+
+/**
+ * Set up between runs, so that a run does not wait for a runtime, a context and the prelude: every run still gets
+ * its own fresh runtime (nothing of one run can reach the next), only sooner.
+ */
+let spare: Spare | undefined;
+
+function prepareSpare(): Spare {
+  // The limits are the run's own, set when it takes the session; until then none of its budgets apply.
+  const session = openSession(-1, Number.POSITIVE_INFINITY, false);
+  try {
+    defineHostFunctions(session.vm);
+    return { session, start: evaluatePrelude(session.vm) };
+  } catch (error) {
+    closeSession(session, []);
+    throw error;
+  }
+}
+
+/** Prepares the next run's session once the worker is idle; a failure here only means the run prepares its own. */
+function prepareSpareSoon(): void {
+  setImmediate(() => {
+    if (spare || active) return;
+    try {
+      spare = prepareSpare();
+    } catch {
+      spare = undefined;
+    }
+  });
+}
+
 function startRun(code: string, inputJson: string, limits: RunLimits, replay: ReplayStep[]): void {
   const deadline = Date.now() + limits.timeoutMs;
+  const { session, start } = spare ?? prepareSpare();
+  spare = undefined;
+  session.runtime.setMemoryLimit(limits.memoryBytes);
+  session.deadline = deadline;
+  session.live = true;
   const run: Run = {
-    session: openSession(limits.memoryBytes, deadline),
+    session,
+    start,
     limits,
     frames: new Map([[TOP_FRAME, newFrame(TOP_FRAME, replay)]]),
     modules: new Map(),
@@ -209,8 +257,8 @@ function startRun(code: string, inputJson: string, limits: RunLimits, replay: Re
     finished: false,
   };
   active = run;
+  run.handles.push(start);
   run.timer = setTimeout(() => stop(run, "timeoutMs"), Math.max(0, deadline - Date.now()));
-  defineHostFunctions(run);
   startSkill(run, code, inputJson);
 }
 
@@ -227,6 +275,7 @@ function finish(run: Run, outcome: { ok: true; json: string } | { ok: false; err
   active = undefined;
   const recycle = !closeSession(run.session, [...run.handles, ...run.pending.values()]);
   post({ t: "done", ...outcome, recycle });
+  if (!recycle) prepareSpareSoon();
 }
 
 function limitFailure(run: Run, limit: LimitName): RunFailure {
@@ -304,24 +353,35 @@ function checkSettled(run: Run, result: QuickJSHandle): void {
   }
 }
 
-/** Defines the functions the prelude takes away from globalThis (see prelude.ts). */
-function defineHostFunctions(run: Run): void {
-  const { vm } = run.session;
+/** The run a host function was called by: a session's functions are only ever called while its run is active. */
+function current(): Run {
+  if (!active) throw new Error("no run is active in this sandbox");
+  return active;
+}
+
+/** Defines the functions the prelude takes away from globalThis (see prelude.ts); they act for the active run. */
+function defineHostFunctions(vm: QuickJSContext): void {
   const define = (name: string, fn: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
     const handle = vm.newFunction(name, fn);
     vm.setProp(vm.global, name, handle);
     handle.dispose();
   };
-  const frameOf = (handle: QuickJSHandle) => run.frames.get(vm.getNumber(handle));
-  define("__hostCall", (frame, tool, args, step) =>
-    hostCall(run, frameOf(frame), tool, args, vm.getNumber(step)),
-  );
-  define("__stepBegin", (frame, label) => vm.newString(stepBegin(run, frameOf(frame), vm.getString(label))));
+  const frameOf = (run: Run, handle: QuickJSHandle) => run.frames.get(vm.getNumber(handle));
+  define("__hostCall", (frame, tool, args, step) => {
+    const run = current();
+    return hostCall(run, frameOf(run, frame), tool, args, vm.getNumber(step));
+  });
+  define("__stepBegin", (frame, label) => {
+    const run = current();
+    return vm.newString(stepBegin(run, frameOf(run, frame), vm.getString(label)));
+  });
   define("__stepEnd", (frame, index, json) => {
-    stepEnd(run, frameOf(frame), vm.getNumber(index), json);
+    const run = current();
+    stepEnd(run, frameOf(run, frame), vm.getNumber(index), json);
     return undefined;
   });
   define("__hostLog", (text) => {
+    current();
     post({ t: "log", text: vm.getString(text) });
     return undefined;
   });
@@ -413,12 +473,9 @@ function startFrame(run: Run, frame: Frame, fn: QuickJSHandle, inputJson: string
   return called.value;
 }
 
-/** Evaluates the prelude, loads the skill and starts it; the run goes on as the gateway replies to its calls. */
+/** Loads the skill and starts it through the prelude; the run goes on as the gateway replies to its calls. */
 function startSkill(run: Run, code: string, inputJson: string): void {
-  const { vm } = run.session;
   try {
-    run.start = evaluatePrelude(vm);
-    run.handles.push(run.start);
     const fn = loadSkill(run.session, code);
     run.handles.push(fn);
     const top = run.frames.get(TOP_FRAME);
@@ -518,4 +575,5 @@ function warmUp(): void {
 }
 
 warmUp();
+spare = prepareSpare();
 post({ t: "ready" });
