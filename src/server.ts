@@ -43,6 +43,9 @@ function describeTool(tool: MetaTool): Tool {
   };
 }
 
+/** The meta-tools' definitions, built once: an HTTP gateway creates a server per session. */
+const META_TOOL_LIST: readonly Tool[] = META_TOOLS.map(describeTool);
+
 function describeSkill(skill: Skill, gateway: Gateway): Tool {
   const effects = skillEffects(skill, gateway.catalog, gateway.skills.get);
   return {
@@ -63,7 +66,6 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   const byName = new Map(META_TOOLS.map((t) => [t.name, t]));
   // One server per client session (stdio, or one per HTTP session): searches and the uses that follow meet here.
   const session = randomUUID();
-  const listed = META_TOOLS.map(describeTool);
   const stopListening = gateway.skills.onChange(() => {
     server
       .sendToolListChanged()
@@ -84,7 +86,7 @@ export function createServer(gateway: Gateway, logger?: Logger): Server {
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [...listed, ...gateway.skills.list().map((skill) => describeSkill(skill, gateway))],
+    tools: [...META_TOOL_LIST, ...gateway.skills.list().map((skill) => describeSkill(skill, gateway))],
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
