@@ -220,7 +220,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       learning?.close();
       await sandbox.close();
       await pool.close();
-      await Promise.all([snapshots.flush(), runner.flush()]);
+      await Promise.all([snapshots.flush(), runner.flush(), prober.flush()]);
       await store.close();
     },
   };

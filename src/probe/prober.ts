@@ -62,6 +62,8 @@ export interface ProbeContext {
 
 export interface Prober {
   probe(request: ProbeRequest, context?: ProbeContext): Promise<ProbeResult>;
+  /** Writes the probe answers still waiting to the store (before it closes). */
+  flush(): Promise<void>;
 }
 
 function sourceOf(result: { structuredContent?: unknown }, value: unknown): ProbeResult["source"] {
@@ -117,6 +119,7 @@ export function createProber(options: ProberOptions): Prober {
   );
 
   return {
+    flush: () => cache.flush(),
     async probe(request, context = {}) {
       const prepared = await calls.prepare(request.tool, request.arguments, context.signal);
       const { tool } = prepared;
