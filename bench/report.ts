@@ -153,8 +153,14 @@ Ratio = Skillsmith ÷ baseline. How each row is measured:
 `;
 }
 
-const LOAD_START = "<!-- load: written by npm run bench -- --load -->";
-const LOAD_END = "<!-- load end -->";
+/**
+ * Sections of RESULTS.md that one kind of run writes and the others keep: each sits between
+ * `<!-- keep: name -->` and `<!-- /keep: name -->` (the load table, or a before/after table written by hand).
+ */
+const KEPT = /<!-- keep: ([\w-]+) -->[\s\S]*?<!-- \/keep: \1 -->/g;
+
+const LOAD_START = "<!-- keep: load -->";
+const LOAD_END = "<!-- /keep: load -->";
 
 /** The load section as it sits in RESULTS.md, between markers, so each kind of run rewrites only its own part. */
 export function loadSection(
@@ -180,15 +186,10 @@ redis-server, with separate skill folders, behind nginx round-robin without sess
 ${LOAD_END}`;
 }
 
-/** `document` with its load section replaced by `section` (or kept, when `section` is undefined). */
+/** `document` with the kept sections of `previous` after it, the load section replaced by `section` when given. */
 export function spliceLoadSection(document: string, previous: string, section?: string): string {
-  const at = (text: string) => {
-    const start = text.indexOf(LOAD_START);
-    const end = text.indexOf(LOAD_END);
-    return start >= 0 && end > start ? text.slice(start, end + LOAD_END.length) : undefined;
-  };
-  const kept = section ?? at(previous);
-  if (kept === undefined) return document;
-  const own = at(document);
-  return own === undefined ? `${document.trimEnd()}\n\n${kept}\n` : document.replace(own, kept);
+  const kept = [...previous.matchAll(KEPT)].map((m) => (m[1] === "load" && section ? section : m[0]));
+  if (section && !kept.includes(section)) kept.unshift(section);
+  const own = document.replace(KEPT, "").trimEnd();
+  return kept.length === 0 ? document : `${own}\n\n${kept.join("\n\n")}\n`;
 }

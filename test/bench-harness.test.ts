@@ -5,8 +5,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectDirect, listAllTools } from "../bench/clients.js";
 import { startHttpFixture, stdioFixture } from "../bench/fixtures.js";
+import { runLoad } from "../bench/load/driver.js";
+import { startEverythingHttp } from "../bench/load/services.js";
 import { dedupe, evaluate, loadTasks, loadTools, scoreRanking, skillsmithRanker } from "../bench/quality.js";
-import { formatRatio, markdownTable } from "../bench/report.js";
+import { formatRatio, markdownTable, spliceLoadSection } from "../bench/report.js";
 import { measureGatewayQuality } from "../bench/rows/search-quality.js";
 import { measureSurface } from "../bench/rows/surface.js";
 import { percentile } from "../bench/stats.js";
@@ -56,6 +58,55 @@ describe("report helpers", () => {
     ]);
     expect(table.split("\n")).toHaveLength(3);
     expect(table).toContain("a \\| b");
+  });
+});
+
+describe("results file", () => {
+  const load = (n: number) => `<!-- keep: load -->\nload table ${n}\n<!-- /keep: load -->`;
+  const byHand = "<!-- keep: before-after -->\nwritten by hand\n<!-- /keep: before-after -->";
+
+  it("keeps the load section and hand-written sections through a full run, and a load run replaces only its own", () => {
+    const first = spliceLoadSection("# results\nrows 1", "", load(1));
+    expect(first).toContain("load table 1");
+    const edited = `${first}\n${byHand}\n`;
+    const full = spliceLoadSection("# results\nrows 2", edited);
+    expect(full).toContain("rows 2");
+    expect(full).not.toContain("rows 1");
+    expect(full).toContain("load table 1");
+    expect(full).toContain("written by hand");
+    const reloaded = spliceLoadSection(full, full, load(2));
+    expect(reloaded).toContain("load table 2");
+    expect(reloaded).not.toContain("load table 1");
+    expect(reloaded).toContain("rows 2");
+    expect(reloaded.match(/written by hand/g)).toHaveLength(1);
+  });
+});
+
+describe("load driver", () => {
+  it("drives concurrent HTTP sessions against a URL, counting calls, latencies and errors by operation", async () => {
+    const everything = await startEverythingHttp(root);
+    try {
+      const result = await runLoad({
+        url: everything.url,
+        sessions: 3,
+        seconds: 30,
+        maxCalls: 30,
+        operations: [
+          { name: "echo", call: (c, i) => c.callTool({ name: "echo", arguments: { message: `m${i}` } }) },
+          { name: "unknown", call: (c) => c.callTool({ name: "no-such-tool", arguments: {} }) },
+        ],
+      });
+      expect(result.calls).toBe(30);
+      const echo = result.byOperation.get("echo")?.calls ?? 0;
+      const unknown = result.byOperation.get("unknown")?.calls ?? 0;
+      expect(echo).toBeGreaterThan(0);
+      expect(echo + unknown).toBe(30);
+      // Every call of the unknown tool fails, and is counted as an error with its message; no echo does.
+      expect(result.errors).toBe(unknown);
+      expect(result.errorSamples[0]).toMatch(/^unknown: .*no-such-tool/);
+    } finally {
+      await everything.stop();
+    }
   });
 });
 
