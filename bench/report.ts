@@ -180,8 +180,9 @@ Each level opens that many MCP sessions over Streamable HTTP (SDK clients in the
 calling for the time given, one call after another: the mixed workload cycles search_tools, probe_tool on
 \`everything.echo\` (fresh) and run_skill of a saved one-call skill. The downstream \`everything\` server runs once over
 Streamable HTTP on loopback; the baseline is as many direct SDK sessions calling its \`echo\` tool, in the same
-run, right after. Ratio = gateway ops/s ÷ direct ops/s (higher is better). RSS and CPU are read from /proc for the
-gateway processes (summed over instances). One instance uses the default file store; two instances share one
+run, taking turns with the gateway's sessions in 2 s slices (so the load others put on the machine hits both
+alike). Ratio = gateway ops/s ÷ direct ops/s (higher is better). RSS and CPU are read from /proc for the gateway
+processes (summed over instances); CPU counts only the gateway's own slices. One instance uses the default file store; two instances share one
 redis-server, with separate skill folders, behind nginx round-robin without session affinity.
 ${LOAD_END}`;
 }

@@ -14,17 +14,6 @@ export interface Operation {
   call(client: Client, i: number): Promise<unknown>;
 }
 
-export interface LoadOptions {
-  url: string;
-  sessions: number;
-  /** How long every session keeps calling, after all have connected. */
-  seconds: number;
-  /** Called in turn by each session (session s starts at operation s, so the mix holds at any count). */
-  operations: Operation[];
-  /** At most this many calls in all (a bound beside the time). */
-  maxCalls?: number;
-}
-
 export interface LoadResult {
   sessions: number;
   seconds: number;
@@ -61,60 +50,103 @@ function failure(result: unknown): string | undefined {
   return text.slice(0, 300) || "isError without text";
 }
 
-/** Opens the sessions (in batches of 10), drives them for `seconds`, closes them. */
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+/**
+ * Sessions of one target with what they measured so far: driven in phases (`drive`), so that two targets can take
+ * turns and drift in the machine's load hits both alike.
+ */
+export interface SessionSet {
+  drive(seconds: number, maxCalls?: number): Promise<void>;
+  result(): LoadResult;
+  close(): Promise<void>;
+}
+
+/** Opens `sessions` sessions to `url` (10 at a time); each cycles through `operations`, session s from operation s. */
+export async function openSessions(
+  url: string,
+  sessions: number,
+  operations: Operation[],
+): Promise<SessionSet> {
   const clients: Client[] = [];
   try {
-    for (let i = 0; i < options.sessions; i += 10) {
-      const batch = Math.min(10, options.sessions - i);
-      clients.push(...(await Promise.all(Array.from({ length: batch }, () => connect(options.url)))));
+    for (let i = 0; i < sessions; i += 10) {
+      const batch = Math.min(10, sessions - i);
+      clients.push(...(await Promise.all(Array.from({ length: batch }, () => connect(url)))));
     }
-    const latencies = new Map<string, number[]>(options.operations.map((op) => [op.name, []]));
-    const errorSamples: string[] = [];
-    let errors = 0;
-    let calls = 0;
-    const maxCalls = options.maxCalls ?? Number.POSITIVE_INFINITY;
-    const started = performance.now();
-    const until = started + options.seconds * 1000;
-    await Promise.all(
-      clients.map(async (client, s) => {
-        for (let i = s; performance.now() < until && calls < maxCalls; i++) {
-          const op = options.operations[i % options.operations.length] as Operation;
-          calls++;
-          const t = performance.now();
-          let problem: string | undefined;
-          try {
-            problem = failure(await op.call(client, i));
-          } catch (error) {
-            problem = error instanceof Error ? error.message : String(error);
-          }
-          latencies.get(op.name)?.push(performance.now() - t);
-          if (problem !== undefined) {
-            errors++;
-            if (errorSamples.length < 5) errorSamples.push(`${op.name}: ${problem}`);
-          }
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const all = [...latencies.values()].flat();
-    return {
-      sessions: options.sessions,
-      seconds,
-      calls,
-      opsPerSecond: calls / seconds,
-      p50: percentile(all, 50),
-      p99: percentile(all, 99),
-      errors,
-      errorSamples,
-      byOperation: new Map(
-        [...latencies].map(([name, ms]) => [
-          name,
-          { calls: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99) },
-        ]),
-      ),
-    };
-  } finally {
+  } catch (error) {
     await Promise.all(clients.map(disconnect));
+    throw error;
+  }
+  const latencies = new Map<string, number[]>(operations.map((op) => [op.name, []]));
+  const errorSamples: string[] = [];
+  const next = clients.map((_, s) => s);
+  let errors = 0;
+  let calls = 0;
+  let busyMs = 0;
+  return {
+    async drive(seconds, maxCalls = Number.POSITIVE_INFINITY) {
+      const started = performance.now();
+      const until = started + seconds * 1000;
+      const limit = calls + maxCalls;
+      await Promise.all(
+        clients.map(async (client, s) => {
+          while (performance.now() < until && calls < limit) {
+            const i = next[s] ?? s;
+            next[s] = i + 1;
+            const op = operations[i % operations.length] as Operation;
+            calls++;
+            const t = performance.now();
+            let problem: string | undefined;
+            try {
+              problem = failure(await op.call(client, i));
+            } catch (error) {
+              problem = error instanceof Error ? error.message : String(error);
+            }
+            latencies.get(op.name)?.push(performance.now() - t);
+            if (problem !== undefined) {
+              errors++;
+              if (errorSamples.length < 5) errorSamples.push(`${op.name}: ${problem}`);
+            }
+          }
+        }),
+      );
+      busyMs += performance.now() - started;
+    },
+    result() {
+      const all = [...latencies.values()].flat();
+      return {
+        sessions,
+        seconds: busyMs / 1000,
+        calls,
+        opsPerSecond: calls / (busyMs / 1000),
+        p50: percentile(all, 50),
+        p99: percentile(all, 99),
+        errors,
+        errorSamples,
+        byOperation: new Map(
+          [...latencies].map(([name, ms]) => [
+            name,
+            { calls: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99) },
+          ]),
+        ),
+      };
+    },
+    close: () => Promise.all(clients.map(disconnect)).then(() => {}),
+  };
+}
+
+/** One target alone: opens the sessions, drives them for `seconds` (or `maxCalls`), closes them. */
+export async function runLoad(options: {
+  url: string;
+  sessions: number;
+  seconds: number;
+  operations: Operation[];
+  maxCalls?: number;
+}): Promise<LoadResult> {
+  const set = await openSessions(options.url, options.sessions, options.operations);
+  try {
+    await set.drive(options.seconds, options.maxCalls);
+    return set.result();
+  } finally {
+    await set.close();
   }
 }

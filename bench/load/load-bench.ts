@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { gatewayConfig, writeConfig } from "../clients.js";
 import { type BenchContext, formatRatio, formatValue, textTable } from "../report.js";
-import { connect, disconnect, type LoadResult, type Operation, runLoad } from "./driver.js";
+import { connect, disconnect, type LoadResult, type Operation, openSessions } from "./driver.js";
 import {
   hasBinary,
   NGINX,
@@ -22,6 +22,8 @@ import {
 } from "./services.js";
 
 export const LOAD_LEVELS = [1, 10, 50];
+/** The gateway's and the direct sessions alternate in slices of this many seconds. */
+const SLICE_SECONDS = 2;
 /** The probe-only level the issue sets a throughput target for (≥ 25% of direct). */
 const PROBE_SESSIONS = 50;
 
@@ -126,35 +128,39 @@ async function measureTarget(
     { sessions: PROBE_SESSIONS, workload: "probe_tool echo (fresh)", operations: [probe] },
   ];
   for (const level of levels) {
-    log(`load: ${target.label}, ${level.sessions} sessions, ${level.workload}, ${seconds} s…`);
-    const before = await gatewayStats(target.pids);
-    const result = await runLoad({
-      url: target.url,
-      sessions: level.sessions,
-      seconds,
-      operations: level.operations,
-    });
-    const after = await gatewayStats(target.pids);
-    if (result.errors > 0) log(`  ${result.errors} errors, e.g. ${result.errorSamples.join(" | ")}`);
-    log(`load: direct baseline, ${level.sessions} sessions, ${seconds} s…`);
-    const baseline = await runLoad({
-      url: downstream,
-      sessions: level.sessions,
-      seconds,
-      operations: [direct],
-    });
-    rows.push({
-      target: target.label,
-      workload: level.workload,
-      result,
-      baseline,
-      ...(before &&
-        after && {
-          rssBefore: before.rss,
-          rssAfter: after.rss,
-          cpuPerCall: (after.cpuMs - before.cpuMs) / result.calls,
-        }),
-    });
+    log(
+      `load: ${target.label}, ${level.sessions} sessions, ${level.workload}, ${seconds} s, beside direct sessions…`,
+    );
+    const gateway = await openSessions(target.url, level.sessions, level.operations);
+    const baseline = await openSessions(downstream, level.sessions, [direct]);
+    try {
+      const before = await gatewayStats(target.pids);
+      let cpuMs = 0;
+      // The gateway's sessions and the direct ones take turns, a slice at a time: the machine's load, which other
+      // work on it changes, hits both alike.
+      for (let done = 0; done < seconds; done += SLICE_SECONDS) {
+        const slice = Math.min(SLICE_SECONDS, seconds - done);
+        const from = await gatewayStats(target.pids);
+        await gateway.drive(slice);
+        const to = await gatewayStats(target.pids);
+        if (from && to) cpuMs += to.cpuMs - from.cpuMs;
+        await baseline.drive(slice);
+      }
+      const after = await gatewayStats(target.pids);
+      const result = gateway.result();
+      if (result.errors > 0) log(`  ${result.errors} errors, e.g. ${result.errorSamples.join(" | ")}`);
+      rows.push({
+        target: target.label,
+        workload: level.workload,
+        result,
+        baseline: baseline.result(),
+        ...(before &&
+          after && { rssBefore: before.rss, rssAfter: after.rss, cpuPerCall: cpuMs / result.calls }),
+      });
+    } finally {
+      await gateway.close();
+      await baseline.close();
+    }
   }
   return rows;
 }
