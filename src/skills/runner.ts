@@ -101,6 +101,8 @@ const MAX_LOG_LINES = 200;
 const RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 /** And at most this many: past it, the oldest go first. */
 const MAX_RUNS = 10_000;
+/** How long a run goes before its record is first written (unless a step completes sooner). */
+const RUNNING_MARK_MS = 1000;
 /** A run still "running" this long after its time limit ran out crashed (its instance died): it may be resumed. */
 const CRASH_GRACE_MS = 60_000;
 
@@ -217,7 +219,9 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
       const frames = createFrames(skill?.name ?? "ad-hoc code", record.steps, replayFrom?.steps ?? []);
       let done = 0;
       const started = performance.now();
-      void save();
+      // A run that ends within a second is written once, when it ends (a write at its start would be replaced at
+      // once); a longer one is recorded as running by then, or at its first step, so a crash leaves it resumable.
+      const markRunning = setTimeout(() => void save(), RUNNING_MARK_MS);
       if (persist)
         void writes.track(
           index
@@ -251,6 +255,7 @@ export function createSkillRunner(options: RunnerOptions): SkillRunner {
           },
         },
       );
+      clearTimeout(markRunning);
       ending.abort(new Error("the run ended"));
       record.tookMs = Math.round(performance.now() - started);
       if (outcome.ok) {
