@@ -61,7 +61,9 @@ const nameOf = (frame: CallFrame) =>
 async function summarize(file: string, top: number): Promise<string> {
   const profile = profileSchema.parse(JSON.parse(await readFile(file, "utf8")));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  for (const [i, id] of profile.samples.entries()) {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  }
   const byName = new Map<string, number>();
   const byPlace = new Map<string, number>();
   let busy = 0;
