@@ -112,6 +112,11 @@ const httpSchema = z.strictObject({
     .default(30 * 60_000),
   maxSessions: z.int().min(1).max(100_000).default(1000),
   /**
+   * Keep each session's recent events so a broken event stream resumes (Last-Event-ID). It makes every answer open
+   * with a priming event, a write of its own: about 1 ms a request on loopback; false trades resumption for that.
+   */
+  resumable: z.boolean().default(true),
+  /**
    * `local`: sessions live in this process (one instance, or a balancer with session affinity); `shared`: in the
    * store too, so any instance serves any session (default with a redis:// store); `stateless`: no sessions.
    */

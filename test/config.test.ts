@@ -236,6 +236,13 @@ describe("parseConfig", () => {
     }
   });
 
+  it("keeps HTTP event streams resumable unless skillsmith.http.resumable is false, and takes only a boolean", () => {
+    expect(parse({ mcpServers: {} }).http.resumable).toBe(true);
+    expect(parse({ mcpServers: {}, skillsmith: { http: { resumable: false } } }).http.resumable).toBe(false);
+    const error = configError(() => parse({ mcpServers: {}, skillsmith: { http: { resumable: "no" } } }));
+    expect(error.message).toContain("skillsmith.http.resumable");
+  });
+
   it("refuses skillsmith.servers naming a server that mcpServers does not have, listing the known ones", () => {
     const error = configError(() =>
       parse({

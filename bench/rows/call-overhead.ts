@@ -106,11 +106,11 @@ async function httpOverhead(
   try {
     const everything = await startEverythingHttp(context.root);
     stops.push(everything.stop);
-    const gatewayTo = async (entry: ServerEntry) => {
+    const gatewayTo = async (entry: ServerEntry, skillsmith: Record<string, unknown> = {}) => {
       const dir = await mkdtemp(path.join(context.tmp, "call-http-"));
       const gateway = await startGatewayHttp(
         context.root,
-        await writeConfig(dir, gatewayConfig({ everything: entry }, dir)),
+        await writeConfig(dir, gatewayConfig({ everything: entry }, dir, skillsmith)),
       );
       stops.push(gateway.stop);
       const client = await connect(gateway.url);
@@ -124,15 +124,16 @@ async function httpOverhead(
     };
     const viaStdio = await gatewayTo(stdioEverything);
     const viaHttp = await gatewayTo({ url: everything.url });
+    const plain = await gatewayTo(stdioEverything, { http: { resumable: false } });
     const direct = await connect(everything.url);
     clients.push(direct);
     const directCall = async (i: number) => {
       const result = await direct.callTool({ name: "echo", arguments: { message: `hello ${i}` } });
       if (result.isError) throw new Error(`direct echo over HTTP failed: ${JSON.stringify(result.content)}`);
     };
-    const paths = [viaStdio, viaHttp, directCall];
+    const paths = [viaStdio, viaHttp, plain, directCall];
     await interleaved(paths, { calls: 25, ms: 0, minCalls: 25 });
-    const [stdioMs = [], httpMs = [], directMs = []] = await interleaved(paths, budget);
+    const [stdioMs = [], httpMs = [], plainMs = [], directMs = []] = await interleaved(paths, budget);
     const how = `${directMs.length} calls each over Streamable HTTP on loopback, interleaved; baseline = direct SDK client over HTTP to the everything server`;
     return [
       ...[50, 99].map((p) =>
@@ -144,6 +145,14 @@ async function httpOverhead(
           "ms",
           `target ≤ 2×; the gateway runs everything as its stdio child (the usual way); ${how}`,
         ),
+      ),
+      compare(
+        GROUP,
+        "everything.echo p50, probe_tool (fresh) over HTTP with http.resumable false, vs direct over HTTP",
+        percentile(plainMs, 50),
+        percentile(directMs, 50),
+        "ms",
+        `target ≤ 2×; as the row above, but the gateway keeps no events, so its answers open with no priming event; ${how}`,
       ),
       compare(
         GROUP,

@@ -17,6 +17,8 @@ export interface SessionLimits {
   sessionIdleMs: number;
   /** At most this many sessions; a new one closes the longest idle first. */
   maxSessions: number;
+  /** Keep recent events for clients that reconnect with Last-Event-ID (see skillsmith.http.resumable). */
+  resumable: boolean;
 }
 
 export interface SessionOptions {
@@ -119,7 +121,7 @@ export function createSessions(
     const events = createSessionEventStore();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: events,
+      ...(limits.resumable && { eventStore: events }),
       onsessioninitialized: async (id) => {
         makeRoom();
         sessions.set(id, session);

@@ -75,6 +75,8 @@ describe("Streamable HTTP, to the letter of the spec", () => {
   let expiring: HttpHandle;
   /** Holds two sessions at most. */
   let capped: HttpHandle;
+  /** Keeps no events: skillsmith.http.resumable false. */
+  let plain: HttpHandle;
   /** The skill-change listeners registered and not yet removed: one per live MCP server. */
   const listening = new Set<object>();
 
@@ -103,15 +105,16 @@ describe("Streamable HTTP, to the letter of the spec", () => {
         { host: "127.0.0.1", port: 0, limits: { ...limits, ...overrides } },
         silentLogger,
       );
-    [main, expiring, capped] = await Promise.all([
+    [main, expiring, capped, plain] = await Promise.all([
       serve({}),
       serve({ sessionIdleMs: 250 }),
       serve({ maxSessions: 2 }),
+      serve({ resumable: false }),
     ]);
   });
 
   afterAll(async () => {
-    await Promise.all([main, expiring, capped].map((server) => server?.close()));
+    await Promise.all([main, expiring, capped, plain].map((server) => server?.close()));
     await gateway?.close();
     vi.restoreAllMocks();
     await removeDir(dir);
@@ -258,6 +261,15 @@ describe("Streamable HTTP, to the letter of the spec", () => {
     });
     expect(foreign.status).toBe(400);
     await foreign.text();
+  });
+
+  it("with http.resumable false, answers with the message alone: no priming event, no event ids", async () => {
+    const session = await initialize(plain.url);
+    const listed = await post(plain.url, { jsonrpc: "2.0", id: 7, method: "tools/list" }, session);
+    const events = parseEvents(await listed.text());
+    expect(events).toHaveLength(1);
+    expect(events[0]?.id).toBeUndefined();
+    expect(JSON.parse(events[0]?.data ?? "").id).toBe(7);
   });
 
   it("reports an unknown tool with one MCP error prefix, not two", async () => {
