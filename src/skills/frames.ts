@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { clip } from "../catalog/render.js";
 import { renderShape, shapeOf } from "../shapes/shape.js";
-import { type CallSite, type ReplayStep, TOP_FRAME } from "./sandbox/protocol.js";
+import { type CallSite, type ReplayStep, type ReportedStep, TOP_FRAME } from "./sandbox/protocol.js";
 
 export interface StepRecord {
   index: number;
@@ -74,16 +74,6 @@ const inputHashOf = (input: unknown) =>
 
 /** A nested call's failure as the record keeps it (the caller's run error carries it whole). */
 export const nestedError = (message: string) => clip(message, ERROR_CHARS);
-
-/** A step as the skill reported it (completed or replayed), before it is placed in the tree. */
-export interface ReportedStep {
-  frame: number;
-  index: number;
-  label: string;
-  value: unknown;
-  ms: number;
-  replayed: boolean;
-}
 
 interface Frame {
   /** The skills from the run's own code down to this frame: the chain a cycle or a depth error names. */

@@ -29,6 +29,19 @@ export interface ReplayStep {
   json: string;
 }
 
+/**
+ * A step as the skill reported it (completed or replayed). `frame`: TOP_FRAME for the run's own steps, else the id
+ * of the call that entered the nested skill.
+ */
+export interface ReportedStep {
+  frame: number;
+  index: number;
+  label: string;
+  value: unknown;
+  ms: number;
+  replayed: boolean;
+}
+
 export type ToWorker =
   | { t: "run"; code: string; inputJson: string; limits: RunLimits; replay: ReplayStep[] }
   | { t: "compile"; code: string; timeoutMs: number }

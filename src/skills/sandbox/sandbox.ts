@@ -8,6 +8,7 @@ import type {
   FromWorker,
   LimitName,
   ReplayStep,
+  ReportedStep,
   RunFailure,
   RunLimits,
   ToWorker,
@@ -43,15 +44,7 @@ export class NestedFailure extends Error {
 export interface SandboxHooks {
   /** A call from the skill; resolves to the value the skill sees, rejects with the message it sees. */
   call(tool: string, args: unknown, origin: CallOrigin): Promise<unknown>;
-  /** `frame`: TOP_FRAME for the run's own steps, else the id of the call that entered the nested skill. */
-  onStep(step: {
-    frame: number;
-    index: number;
-    label: string;
-    value: unknown;
-    ms: number;
-    replayed: boolean;
-  }): void;
+  onStep(step: ReportedStep): void;
   onLog(text: string): void;
 }
 
