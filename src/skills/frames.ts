@@ -17,6 +17,8 @@ export interface StepRecord {
   replayed: boolean;
   /** The anchored value, replayed on resume. */
   value: unknown;
+  /** The step of the same skill whose function began this one, when known. */
+  parent?: number;
   /** The step began and has not completed (it holds nested skills' steps): never replayed itself. */
   open?: true;
   /** The saved skills this step called, each with its own steps. */
@@ -45,6 +47,7 @@ export const stepRecordSchema: z.ZodType<StepRecord> = z.lazy(() =>
     shape: z.string(),
     replayed: z.boolean(),
     value: z.unknown(),
+    parent: z.int().optional(),
     open: z.literal(true).optional(),
     children: z.array(nestedRunSchema).optional(),
   }),
@@ -120,7 +123,12 @@ function replayedCopy(nested: NestedRun[]): NestedRun[] {
 export const replayOf = (steps: StepRecord[]): ReplayStep[] =>
   steps
     .filter((s) => !s.open)
-    .map((s) => ({ index: s.index, label: s.label, json: JSON.stringify(s.value ?? null) }));
+    .map((s) => ({
+      index: s.index,
+      label: s.label,
+      json: JSON.stringify(s.value ?? null),
+      ...(s.parent !== undefined && { parent: s.parent }),
+    }));
 
 /** `top`: the run's record of its own steps; `source`: those of the run it resumes. */
 export function createFrames(topName: string, top: StepRecord[], source: StepRecord[]): Frames {
@@ -174,9 +182,10 @@ export function createFrames(topName: string, top: StepRecord[], source: StepRec
       return { nested, replay: replayOf(source) };
     },
 
-    step({ frame: id, index, label, value, ms, replayed }) {
+    step({ frame: id, index, label, value, ms, replayed, parent }) {
       const frame = frameOf(id);
       const at = stepIn(frame.steps, index, label);
+      if (parent !== undefined) at.parent = parent;
       at.ms = ms;
       at.shape = clip(renderShape(shapeOf(value)), 300);
       at.replayed = replayed;

@@ -139,6 +139,44 @@ describe("ad-hoc runs, saves from a run, and honest consent", () => {
     expect(view.result).toEqual({ listing: "", report: "found" });
   });
 
+  it("resumes past a step that began steps of its own, however often it is resumed", async () => {
+    const folder = path.join(root, "resume-nested-steps");
+    await mkdir(folder);
+    // "inner 1" begins while "sums" runs synchronously, "inner 2" after an await: both are begun inside "sums".
+    const code = `export default async (input, { call, step }) => {
+      const sums = await step("sums", async () => {
+        const a = await step("inner 1", () => call("everything.get-sum", { a: 1, b: 2 }));
+        const b = await step("inner 2", () => call("everything.get-sum", { a: 3, b: 4 }));
+        return [a, b];
+      });
+      const report = await step("read", () => call("files.read_text_file", { path: input.folder + "/report.txt" }));
+      return { sums, report: report.content };
+    }`;
+    const failed = await t.call("run_skill", { code, input: { folder } });
+    expect(failed.isError).toBe(true);
+    // A resume that fails again must leave a record the next resume can still follow.
+    const again = await t.call("run_skill", {
+      resume: (failed.structuredContent as unknown as RunView).runId,
+    });
+    const second = again.structuredContent as unknown as RunView;
+    expect(again.isError, textOf(again)).toBe(true);
+    expect(second.failedStep).toMatchObject({ label: "read" });
+    expect(second.calls).toBe(1);
+    await writeFile(path.join(folder, "report.txt"), "found");
+    const resumed = await t.call("run_skill", { resume: second.runId });
+    const view = resumed.structuredContent as unknown as RunView;
+    expect(view.ok, textOf(resumed)).toBe(true);
+    expect(view.steps.map((s) => [s.label, s.replayed])).toEqual([
+      ["sums", true],
+      ["inner 1", true],
+      ["inner 2", true],
+      ["read", false],
+    ]);
+    expect(view.calls).toBe(1);
+    expect(view.result).toMatchObject({ report: "found" });
+    expect(JSON.stringify(view.result)).toContain("The sum of 3 and 4 is 7");
+  });
+
   it("annotates run_skill, save_skill and each saved skill by what they may do", async () => {
     for (const meta of ["run_skill", "save_skill"]) {
       expect((await toolNamed(t, meta))?.annotations).toMatchObject({

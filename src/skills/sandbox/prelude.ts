@@ -8,7 +8,8 @@
 interface HostFunctions {
   /** `step`: the caller's step whose function is running synchronously, else -1 (the worker then picks one). */
   __hostCall?: (frame: number, tool: string, argsJson: string, step: number) => Promise<string>;
-  __stepBegin?: (frame: number, label: string) => string;
+  /** `parent`: the step whose function is running synchronously, else -1. */
+  __stepBegin?: (frame: number, label: string, parent: number) => string;
   __stepEnd?: (frame: number, index: number, json: string) => void;
   __hostLog?: (text: string) => void;
 }
@@ -89,7 +90,7 @@ function installSkillContext(): Start {
 
     const step: SkillContext["step"] = async (label, fn) => {
       if (typeof fn !== "function") throw new TypeError("step(label, fn): fn must be a function");
-      const begun: Begun = parse(stepBegin(frame, String(label)));
+      const begun: Begun = parse(stepBegin(frame, String(label), current));
       if (begun.replay) return begun.value as Awaited<ReturnType<typeof fn>>;
       const outer = current;
       current = begun.index;

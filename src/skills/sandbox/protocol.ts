@@ -27,6 +27,8 @@ export interface ReplayStep {
   label: string;
   /** JSON text of the value recorded for the step. */
   json: string;
+  /** The step of the same skill whose function began this one, when known: replaying it skips this one too. */
+  parent?: number;
 }
 
 /**
@@ -40,6 +42,8 @@ export interface ReportedStep {
   value: unknown;
   ms: number;
   replayed: boolean;
+  /** The step of the same skill whose function began this one, when known. */
+  parent?: number;
 }
 
 export type ToWorker =
@@ -76,7 +80,16 @@ export const TOP_FRAME = -1;
 export type FromWorker =
   | { t: "ready" }
   | { t: "call"; id: number; tool: string; argsJson: string; site: CallSite }
-  | { t: "step"; frame: number; index: number; label: string; json: string; ms: number; replayed: boolean }
+  | {
+      t: "step";
+      frame: number;
+      index: number;
+      label: string;
+      json: string;
+      ms: number;
+      replayed: boolean;
+      parent?: number;
+    }
   /** The nested skill run as frame `id` settled: its result (JSON text), or why it failed and in which of its steps. */
   | { t: "returned"; id: number; ok: true; json: string }
   | { t: "returned"; id: number; ok: false; message: string; step?: { index: number; label: string } }

@@ -154,8 +154,12 @@ interface Frame {
   skill?: string;
   /** By index, not position: steps run in parallel may complete out of order, leaving gaps in the record. */
   recorded: Map<number, ReplayStep>;
-  openSteps: Map<number, { label: string; started: number }>;
+  openSteps: Map<number, { label: string; started: number; parent?: number }>;
   nextStep: number;
+  /** Recorded steps begun inside a step that was replayed whole: their numbers are not given out again. */
+  skipped: Set<number>;
+  /** Each step begun in this run (live or replayed) and the step it was begun in. */
+  parents: Map<number, number | undefined>;
   /** The skill's promise of its JSON result, once started. */
   result?: QuickJSHandle;
 }
@@ -194,6 +198,8 @@ const newFrame = (id: number, replay: ReplayStep[]): Frame => ({
   recorded: new Map(replay.map((r) => [r.index, r])),
   openSteps: new Map(),
   nextStep: 0,
+  skipped: new Set(),
+  parents: new Map(),
 });
 
 /** A worker runs one skill at a time: the run that gateway replies are for. */
@@ -371,9 +377,9 @@ function defineHostFunctions(vm: QuickJSContext): void {
     const run = current();
     return hostCall(run, frameOf(run, frame), tool, args, vm.getNumber(step));
   });
-  define("__stepBegin", (frame, label) => {
+  define("__stepBegin", (frame, label, parent) => {
     const run = current();
-    return vm.newString(stepBegin(run, frameOf(run, frame), vm.getString(label)));
+    return vm.newString(stepBegin(run, frameOf(run, frame), vm.getString(label), vm.getNumber(parent)));
   });
   define("__stepEnd", (frame, index, json) => {
     const run = current();
@@ -429,13 +435,23 @@ function hostCall(
   return deferred.handle;
 }
 
-/** Opens the frame's next step, or replays it from the record; answers JSON text (see `Begun` in prelude.ts). */
-function stepBegin(run: Run, frame: Frame | undefined, label: string): string {
+/**
+ * Opens the frame's next step, or replays it from the record; answers JSON text (see `Begun` in prelude.ts).
+ * `sync`: the step whose function is running synchronously (from the prelude), else -1.
+ */
+function stepBegin(run: Run, frame: Frame | undefined, label: string, sync: number): string {
   if (!frame) throw frameGone();
-  const index = frame.nextStep++;
+  let index = frame.nextStep++;
+  while (frame.skipped.has(index)) index = frame.nextStep++;
   const recorded = frame.recorded.get(index);
   if (!recorded) {
-    frame.openSteps.set(index, { label, started: performance.now() });
+    const parent = parentOf(run, frame, sync);
+    frame.parents.set(index, parent);
+    frame.openSteps.set(index, {
+      label,
+      started: performance.now(),
+      ...(parent !== undefined && { parent }),
+    });
     return `{"replay":false,"index":${index}}`;
   }
   if (recorded.label !== label) {
@@ -445,8 +461,55 @@ function stepBegin(run: Run, frame: Frame | undefined, label: string): string {
       "Resume only replays the same steps in the same order; start a new run instead.";
     throw new Error(run.diverged);
   }
-  post({ t: "step", frame: frame.id, index, label, json: recorded.json, ms: 0, replayed: true });
+  postReplayed(frame, recorded);
+  // Its function is not called again, so the steps it began are not begun again: they keep their record.
+  for (const inner of descendantsOf(frame, index)) {
+    frame.skipped.add(inner.index);
+    postReplayed(frame, inner);
+  }
   return `{"replay":true,"value":${recorded.json}}`;
+}
+
+function postReplayed(frame: Frame, step: ReplayStep): void {
+  const { index, label, json, parent } = step;
+  frame.parents.set(index, parent);
+  post({
+    t: "step",
+    frame: frame.id,
+    index,
+    label,
+    json,
+    ms: 0,
+    replayed: true,
+    ...(parent !== undefined && { parent }),
+  });
+}
+
+/**
+ * The step a new step is begun in: the one whose function is running synchronously, else (after an await) the
+ * step of the call whose answer is being handled, or the nearest step around it still open (its own step has
+ * usually just completed). Unlike a call's site, never guessed from the open steps: a wrong parent would skip a
+ * step on resume.
+ */
+function parentOf(run: Run, frame: Frame, sync: number): number | undefined {
+  if (frame.openSteps.has(sync)) return sync;
+  let at = run.ambient?.frame === frame.id ? run.ambient.step?.index : undefined;
+  while (at !== undefined && !frame.openSteps.has(at)) at = frame.parents.get(at);
+  return at;
+}
+
+/** The recorded steps begun, directly or not, inside step `index`. */
+function descendantsOf(frame: Frame, index: number): ReplayStep[] {
+  const inside = new Set([index]);
+  const found: ReplayStep[] = [];
+  // Steps are numbered as they begin, so a step's parent always has a lower number than the step.
+  for (const step of [...frame.recorded.values()].sort((a, b) => a.index - b.index)) {
+    if (step.parent !== undefined && inside.has(step.parent)) {
+      inside.add(step.index);
+      found.push(step);
+    }
+  }
+  return found;
 }
 
 function stepEnd(run: Run, frame: Frame | undefined, index: number, json: QuickJSHandle): void {
@@ -455,7 +518,17 @@ function stepEnd(run: Run, frame: Frame | undefined, index: number, json: QuickJ
   frame.openSteps.delete(index);
   const ms = Math.round(performance.now() - open.started);
   const text = run.session.vm.getString(json);
-  post({ t: "step", frame: frame.id, index, label: open.label, json: text, ms, replayed: false });
+  const { label, parent } = open;
+  post({
+    t: "step",
+    frame: frame.id,
+    index,
+    label,
+    json: text,
+    ms,
+    replayed: false,
+    ...(parent !== undefined && { parent }),
+  });
 }
 
 /** Calls the prelude's start function for a frame; returns the promise of its result (owned by the run). */
