@@ -9,18 +9,7 @@ import { createGateway, type Gateway } from "../../src/gateway.js";
 import { type HttpHandle, startHttpServer } from "../../src/http-server.js";
 import { silentLogger } from "../../src/logger.js";
 import { removeDir, tempDir } from "../helpers/gateway.js";
-
-const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 0,
-  method: "initialize",
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: "raw", version: "0" },
-  },
-};
+import { HEADERS, INITIALIZE } from "../helpers/raw-http.js";
 
 interface SseEvent {
   id?: string;

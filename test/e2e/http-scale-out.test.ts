@@ -13,19 +13,9 @@ import { type HttpHandle, startHttpServer } from "../../src/http-server.js";
 import { silentLogger } from "../../src/logger.js";
 import { realServers, removeDir, tempDir, textOf } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/processes.js";
+import { HEADERS, INITIALIZE } from "../helpers/raw-http.js";
 import { hasRedis, startRedis, type TestRedis } from "../helpers/redis.js";
 
-const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 0,
-  method: "initialize",
-  params: {
-    protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: "raw", version: "0" },
-  },
-};
 const LIST = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 
 async function gatewayOn(dir: string, skillsmith: Record<string, unknown>, mcpServers = {}) {
