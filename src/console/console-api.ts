@@ -5,7 +5,7 @@ import type { Gateway } from "../gateway.js";
 import { readJsonBody } from "../http/json-body.js";
 import type { Logger } from "../logger.js";
 import { redact, redactDeep } from "../secrets.js";
-import { SKILL_NAME } from "../skills/skills.js";
+import { SKILL_NAME } from "../skills/skill-store.js";
 import { formatIssues } from "../tools/meta-tool.js";
 import { searchToolsInput } from "../tools/search-tools.js";
 import {

@@ -6,6 +6,9 @@ import type { Logger } from "../logger.js";
 import type { StateStore } from "../store/state-store.js";
 import { createFile, replaceFile, sweepTemps } from "./atomic-files.js";
 
+/** What a skill may be called: it becomes a tool's name, a file's name and a key in the store. */
+export const SKILL_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
+
 /** A skill's metadata, kept beside its code as `<name>.json`; read back through zod like any boundary. */
 export const skillMetaSchema = z.object({
   name: z.string(),
@@ -86,6 +89,28 @@ export function importOutcome(
 }
 
 /**
+ * Runs `use` holding the save lock of `name`: one save, delete or import of a name at a time, across every
+ * instance sharing the store (`again`: what the user should try again).
+ */
+export async function withSkillLock<T>(
+  state: StateStore,
+  name: string,
+  again: string,
+  use: () => Promise<T>,
+): Promise<T> {
+  const lock = await state.lock(`skill:${name}`).catch((error: unknown) => {
+    throw new Error(
+      `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. ${again} again once the store answers.`,
+    );
+  });
+  try {
+    return await use();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
  * The folder: `<name>.json` (the metadata, with the version) is the pointer to the current save; every save's
  * code and metadata are `.versions/<name>/v<N>.js` and `.json`, written once and never changed; `<name>.js` is a
  * readable copy of the current code. A reader takes the version from `<name>.json` and its code from
@@ -133,14 +158,6 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
       return undefined;
     }
   }
-
-  /** One save or delete of a name at a time, across every instance sharing the store. */
-  const lockName = (name: string, again: string) =>
-    state.lock(`skill:${name}`).catch((error: unknown) => {
-      throw new Error(
-        `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. ${again} again once the store answers.`,
-      );
-    });
 
   /** The versions the name's history holds, ascending. */
   async function historyVersions(name: string): Promise<number[]> {
@@ -220,8 +237,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
     get: (name) => skills.get(name),
     async save(definition, { overwrite }) {
       await mkdir(dir, { recursive: true });
-      const lock = await lockName(definition.name, "Save");
-      try {
+      return withSkillLock(state, definition.name, "Save", async () => {
         const current = await readMeta(definition.name);
         if (current && !overwrite) throw new SkillExistsError(current.version);
         await keepInHistory(current);
@@ -234,9 +250,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
         });
         skills.set(skill.name, skill);
         return skill;
-      } finally {
-        await lock.release();
-      }
+      });
     },
     async versions(name) {
       const current = skills.get(name);
@@ -257,23 +271,19 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
       }
       return kept.some((k) => k.version === current.version) ? kept : [...kept, current];
     },
-    async remove(name) {
-      const lock = await lockName(name, "Delete");
-      try {
+    remove(name) {
+      return withSkillLock(state, name, "Delete", async () => {
         if (!(await readMeta(name))) return false;
         // The pointer first: once it is gone, no reader takes the skill for current, whatever the copy says.
         await rm(file(name, ".json"), { force: true });
         await rm(file(name, ".js"), { force: true });
         skills.delete(name);
         return true;
-      } finally {
-        await lock.release();
-      }
+      });
     },
     async importVersions(name, versions) {
       await mkdir(history(name), { recursive: true });
-      const lock = await lockName(name, "Import");
-      try {
+      return withSkillLock(state, name, "Import", async () => {
         const current = await readMeta(name);
         await keepInHistory(current);
         const added: number[] = [];
@@ -298,9 +308,7 @@ export function createSkillStore(dir: string, logger: Logger, state: StateStore)
           skills.set(name, top);
         }
         return outcome;
-      } finally {
-        await lock.release();
-      }
+      });
     },
   };
 

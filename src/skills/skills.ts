@@ -10,9 +10,8 @@ import { noObserver, type Observer } from "../ops/metrics.js";
 import { isSkillName, unknownSkill } from "./nested-skills.js";
 import type { RunOptions, RunRecord, SkillRunner } from "./runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
-import { type Skill, SkillExistsError, type SkillStore } from "./skill-store.js";
+import { SKILL_NAME, type Skill, SkillExistsError, type SkillStore } from "./skill-store.js";
 
-export const SKILL_NAME = /^[a-z][a-z0-9_-]{0,47}$/;
 /** The `server` a skill shows under in search results. */
 export const SKILL_SERVER = "skills";
 

@@ -4,10 +4,12 @@ import type { Logger } from "../logger.js";
 import type { StateStore } from "../store/state-store.js";
 import {
   importOutcome,
+  SKILL_NAME,
   type Skill,
   SkillExistsError,
   type SkillStore,
   skillMetaSchema,
+  withSkillLock,
 } from "./skill-store.js";
 
 /** Where the skills live in a shared store, and the channel on which a save is announced to every instance. */
@@ -16,7 +18,6 @@ const INDEX_KEY = "current";
 const VERSIONS = "skill-versions";
 export const SKILLS_CHANNEL = "skills";
 
-const NAME = /^[a-z][a-z0-9_-]{0,47}$/;
 /** The pointer to every skill's current version: one entry, changed by compare-and-set under a skill's lock. */
 const indexSchema = z.record(z.string(), z.int().min(1));
 const storedSkillSchema = skillMetaSchema.extend({ code: z.string() });
@@ -26,7 +27,7 @@ const versionKey = (name: string, version: number) => `${name}/v${version}`;
 /** The index as a Map of well-formed names only: whatever is in the store was written by someone else. */
 function indexOf(value: unknown): Map<string, number> {
   const parsed = indexSchema.safeParse(value);
-  return new Map(parsed.success ? Object.entries(parsed.data).filter(([name]) => NAME.test(name)) : []);
+  return new Map(parsed.success ? Object.entries(parsed.data).filter(([name]) => SKILL_NAME.test(name)) : []);
 }
 
 /**
@@ -47,20 +48,6 @@ export function createStoredSkillStore(state: StateStore, logger: Logger): Skill
     if (!parsed.success || parsed.data.name !== name || parsed.data.version !== version) return undefined;
     return parsed.data;
   }
-
-  /** One save, delete or import of a name at a time, across every instance (`again`: what to try again). */
-  const locked = async <T>(name: string, again: string, use: () => Promise<T>): Promise<T> => {
-    const lock = await state.lock(`skill:${name}`).catch((error: unknown) => {
-      throw new Error(
-        `could not lock the name in the store ${state.url} (${errorMessage(error)}); nothing was written. ${again} again once the store answers.`,
-      );
-    });
-    try {
-      return await use();
-    } finally {
-      await lock.release();
-    }
-  };
 
   /** Claims exactly `skill.version`: false when that version is taken (by another save, or a crashed one). */
   const claim = async (skill: Skill) =>
@@ -116,7 +103,7 @@ export function createStoredSkillStore(state: StateStore, logger: Logger): Skill
     get: (name) => skills.get(name),
 
     save(definition, { overwrite }) {
-      return locked(definition.name, "Save", async () => {
+      return withSkillLock(state, definition.name, "Save", async () => {
         const version = (await readIndex()).get(definition.name);
         const before = version === undefined ? undefined : await readVersion(definition.name, version);
         if (version !== undefined && !overwrite) throw new SkillExistsError(version);
@@ -146,7 +133,7 @@ export function createStoredSkillStore(state: StateStore, logger: Logger): Skill
     },
 
     remove(name) {
-      return locked(name, "Delete", async () => {
+      return withSkillLock(state, name, "Delete", async () => {
         if ((await readIndex()).get(name) === undefined) return false;
         // Its versions stay: a later save of the name goes on from the next free number (see `claim`).
         await point(name, undefined);
@@ -156,7 +143,7 @@ export function createStoredSkillStore(state: StateStore, logger: Logger): Skill
     },
 
     importVersions(name, versions) {
-      return locked(name, "Import", async () => {
+      return withSkillLock(state, name, "Import", async () => {
         const before = (await readIndex()).get(name) ?? 0;
         const added: number[] = [];
         const same: number[] = [];
