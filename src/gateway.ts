@@ -22,7 +22,6 @@ import { openSkillStore } from "./skills/skill-transfer.js";
 import { createSkills, type Skills } from "./skills/skills.js";
 import { watchSkills } from "./skills/skills-watcher.js";
 import { SKILLS_CHANNEL } from "./skills/stored-skill-store.js";
-import { displayUrl } from "./store/display-url.js";
 import { createStateStore, type StateStore } from "./store/state-store.js";
 import { VERSION } from "./version.js";
 
@@ -73,10 +72,8 @@ export interface Gateway {
   /** A client said its roots changed: the servers are told, and ask again. */
   rootsChanged(): void;
   status(): ServerStatus[];
-  /** The state store: shared HTTP sessions live in it too, and readiness asks it for a round trip. */
+  /** The state store (its `url` shown without a password): shared HTTP sessions live in it too, and readiness asks it for a round trip. */
   readonly store: StateStore;
-  /** The store's URL without a password. */
-  readonly storeUrl: string;
   close(): Promise<void>;
 }
 
@@ -214,7 +211,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     rootsChanged: () => pool.rootsChanged(),
     status: () => pool.status(),
     store,
-    storeUrl: displayUrl(config.store),
     async close() {
       stopWatching();
       learning?.close();

@@ -14,7 +14,7 @@ export async function skillsCommand(config: Config, io: CommandIO, logger: Logge
     await gateway.skills.load();
     const skills = gateway.skills.list();
     if (skills.length === 0) {
-      const where = gateway.store.shared ? gateway.storeUrl : config.skillsDir;
+      const where = gateway.store.shared ? gateway.store.url : config.skillsDir;
       io.out(`No skills in ${where} yet. Agents save them with save_skill.`);
       return 0;
     }

@@ -3,7 +3,6 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { createSkillStore } from "../skills/skill-store.js";
 import { openSkillStore, transferSkills } from "../skills/skill-transfer.js";
-import { displayUrl } from "../store/display-url.js";
 import { createStateStore } from "../store/state-store.js";
 import { type CommandIO, table } from "./io.js";
 
@@ -23,7 +22,7 @@ export async function skillsTransferCommand(
   try {
     const folder = createSkillStore(path.resolve(dir), logger, state);
     const configured = openSkillStore(config.skillsDir, state, logger);
-    const where = state.shared ? displayUrl(config.store) : config.skillsDir;
+    const where = state.shared ? state.url : config.skillsDir;
     const [from, to] = direction === "export" ? [configured, folder] : [folder, configured];
     const done = await transferSkills(from, to);
     if (done.length === 0) {

@@ -51,15 +51,15 @@ export async function serveOps(
   }
   const started = performance.now();
   const store = await gateway.store.ping().then(
-    () => ({ url: gateway.storeUrl, reachable: true, ms: Math.round(performance.now() - started) }),
-    (error: unknown) => ({ url: gateway.storeUrl, reachable: false, error: errorMessage(error) }),
+    () => ({ url: gateway.store.url, reachable: true, ms: Math.round(performance.now() - started) }),
+    (error: unknown) => ({ url: gateway.store.url, reachable: false, error: errorMessage(error) }),
   );
   const draining = state.draining();
   const ready = store.reachable && !draining;
   json(res, ready ? 200 : 503, {
     ready,
     ...(draining && { reason: "shutting down" }),
-    ...(!store.reachable && { reason: `the store ${gateway.storeUrl} does not answer` }),
+    ...(!store.reachable && { reason: `the store ${gateway.store.url} does not answer` }),
     store,
     servers: gateway.status().map((s) => ({
       name: s.name,
