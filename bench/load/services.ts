@@ -127,7 +127,7 @@ export async function startGatewayHttp(
 export const hasBinary = (file: string, versionArg: string) =>
   spawnSync(file, [versionArg], { stdio: "ignore" }).status === 0;
 
-export const REDIS_SERVER = "/usr/bin/redis-server";
+export const REDIS_SERVER = "redis-server";
 export const NGINX = "/usr/sbin/nginx";
 
 /** A throwaway redis-server on a free loopback port that persists nothing. */

@@ -1,6 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer as createNetServer } from "node:net";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -9,8 +7,9 @@ import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import { parseConfig } from "../../src/config.js";
 import { createGateway } from "../../src/gateway.js";
 import { createServer } from "../../src/server.js";
+import { hasBinary, REDIS_SERVER, startGatewayHttp, startRedis } from "../load/services.js";
 import { type BenchContext, compare, missing, type RowGroup } from "../report.js";
-import { median, sleep } from "../stats.js";
+import { median } from "../stats.js";
 
 /**
  * Two gateway instances with their own empty skill folders on one Redis store: how soon a skill saved through A
@@ -18,33 +17,6 @@ import { median, sleep } from "../stats.js";
  */
 const GROUP = "10 Scale-out";
 const CODE = "export default async (input) => ({ echoed: input.n });";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function redisServer(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    {
-      stdio: ["ignore", "pipe", "ignore"],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.on("exit", (code) => reject(new Error(`redis-server exited (${code})`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) resolve();
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
-}
 
 interface Instance {
   client: Client;
@@ -82,45 +54,14 @@ async function inProcess(dir: string, name: string, store: string): Promise<Inst
 async function overHttp(root: string, dir: string, name: string, store: string): Promise<Instance> {
   const config = path.join(dir, `mcp-${name}.json`);
   await writeFile(config, JSON.stringify(skillsmithOf(name, store)));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(root, "dist/cli.js"),
-      "serve",
-      "--http",
-      "--port",
-      String(port),
-      "--config",
-      config,
-      "--log-level",
-      "error",
-    ],
-    { stdio: "ignore" },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    if (
-      (await fetch(`${url}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      break;
-    if (tries > 300 || child.exitCode !== null)
-      throw new Error(`serve --http on port ${port} did not get ready`);
-    await sleep(50);
-  }
+  const gateway = await startGatewayHttp(root, config);
   const client = new Client({ name: `bench-${name}`, version: "0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url)));
   return {
     client,
     async close() {
       await client.close();
-      await new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      });
+      await gateway.stop();
     },
   };
 }
@@ -183,14 +124,14 @@ export const scaleOut: RowGroup = {
       `skill saved through A, ${kind}: list_changed on B vs on A (ms after the save began)`,
       `first run of a skill just saved through A, ${kind}: on B vs on A`,
     ];
-    if (spawnSync("redis-server", ["--version"]).status !== 0) {
+    if (!hasBinary(REDIS_SERVER, "--version")) {
       return kinds.flatMap(([kind]) =>
         measures(kind).map((m) => missing(GROUP, m, "redis-server is not installed")),
       );
     }
     const trials = context.quick ? 5 : 15;
     const dir = await mkdtemp(path.join(context.tmp, "scale-out-"));
-    const redis = await redisServer();
+    const redis = await startRedis();
     const rows = [];
     try {
       for (const [kind, how] of kinds) {
@@ -225,7 +166,7 @@ export const scaleOut: RowGroup = {
         }
       }
     } finally {
-      redis.stop();
+      await redis.stop();
     }
     return rows;
   },
