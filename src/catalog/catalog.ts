@@ -25,8 +25,8 @@ export interface SearchRequest {
   limit: number;
   server?: string;
   explain?: boolean;
-  /** A factor on a hit's score (e.g. for skills other skills reuse); the saved-skill factor applies too. */
-  boost?: (name: string) => number | undefined;
+  /** A factor on a skill's score (e.g. for skills other skills reuse), beside the saved-skill factor. */
+  boost?: (skill: string) => number | undefined;
 }
 
 export interface Catalog {
@@ -155,7 +155,7 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
       const found = index.search(query, {
         limit,
         explain: explain === true,
-        boost: (id) => (skills.has(id) ? SKILL_BOOST : 1) * (boost?.(id) ?? 1),
+        boost: (id) => (skills.has(id) ? SKILL_BOOST * (boost?.(id) ?? 1) : 1),
         ...(filter && { filter }),
       });
       const hits: SearchHit[] = [];

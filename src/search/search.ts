@@ -6,7 +6,7 @@ import type { Observations } from "../shapes/observations.js";
 import { renderShape } from "../shapes/shape.js";
 import type { SkillEffects } from "../skills/annotations.js";
 import { lookalikes, visibleText } from "../untrusted-text.js";
-import { REUSE_LOOKAHEAD, rankByReuse } from "./reuse.js";
+import { reuseBoost } from "./reuse.js";
 
 export type Detail = "name" | "summary" | "full";
 
@@ -108,14 +108,13 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
 
   return async ({ query, limit, server, detail, explain }) => {
     await awaitListed(server);
-    const found = catalog.search({
+    const { hits, total, bridged } = catalog.search({
       query,
-      limit: limit + REUSE_LOOKAHEAD,
+      limit,
       ...(server !== undefined && { server }),
       ...(explain && { explain }),
+      boost: (skill) => reuseBoost(options.usedBy(skill).length),
     });
-    const { total, bridged } = found;
-    const hits = rankByReuse(found.hits, options.usedBy, limit);
     const looks = lookalikesNow();
     const results = await Promise.all(
       hits.map(async ({ entry, record, score, match, explanation }): Promise<SearchResultItem> => {
