@@ -55,14 +55,20 @@ export interface Learning {
   close(): void;
 }
 
+/** A count credited at `at`, as it stands at `now`. */
+const decayed = (count: number, at: number, now: number) =>
+  count * 0.5 ** (Math.max(0, now - at) / LEARN_HALF_LIFE_MS);
+
+/** A request's (or description's) words a tool could learn: its first distinct terms (a tool keeps 32). */
+const wordsOf = (text: string) => [...new Set(terms(text))].slice(0, MAX_WORDS * 2);
+
 /** A tool's learned words as the index reads them: term → strength in 0..1, decayed to `now`. */
 export function strengths(record: LearnedRecord, now: number): Map<string, number> {
   const out = new Map<string, number>();
   // The store is shared: only what terms() makes, and no more words than a tool keeps, is read back.
   for (const [term, [count, at]] of Object.entries(record.words).slice(0, MAX_WORDS)) {
     if (!TERM.test(term)) continue;
-    const decayed = count * 0.5 ** (Math.max(0, now - at) / LEARN_HALF_LIFE_MS);
-    const strength = 1 - Math.exp(-decayed / 2);
+    const strength = 1 - Math.exp(-decayed(count, at, now) / 2);
     if (strength >= 0.05) out.set(term, strength);
   }
   return out;
@@ -76,7 +82,7 @@ export function creditRecord(
 ): LearnedRecord {
   const counts = new Map<string, number>();
   for (const [term, [count, at]] of Object.entries(record?.words ?? {})) {
-    counts.set(term, count * 0.5 ** (Math.max(0, now - at) / LEARN_HALF_LIFE_MS));
+    counts.set(term, decayed(count, at, now));
   }
   for (const word of new Set(words)) counts.set(word, Math.min(MAX_COUNT, (counts.get(word) ?? 0) + 1));
   const kept = [...counts]
@@ -143,8 +149,8 @@ export function createLearning(options: {
 
   return {
     searched(session, query) {
-      // A request may be a pasted page: its first distinct words are what a tool could learn (it keeps 32).
-      const words = [...new Set(terms(query))].slice(0, MAX_WORDS * 2);
+      // A request may be a pasted page: only its first distinct words are kept.
+      const words = wordsOf(query);
       if (words.length === 0) return;
       const recent = (sessions.get(session) ?? []).filter((s) => now() - s.at < RECENT_MS);
       recent.push({ words, at: now(), credited: new Set() });
@@ -161,7 +167,7 @@ export function createLearning(options: {
           for (const tool of fresh) search.credited.add(tool);
           if (fresh.length > 0) await credit(search.words, fresh);
         }
-        if (use.text) await credit([...new Set(terms(use.text))].slice(0, MAX_WORDS * 2), tools);
+        if (use.text) await credit(wordsOf(use.text), tools);
       } catch (error) {
         store.reportFailure(NAMESPACE, "a use could not be learned", error);
         logger.debug(`learning: ${errorMessage(error)}`);
