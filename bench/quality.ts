@@ -265,6 +265,8 @@ export interface AblationRow {
 export const CHANGES: Array<{ change: string; kept: boolean; toggle: DeepPartial<RankingOptions> }> = [
   { change: "filler words of requests dropped", kept: true, toggle: { analyze: { filler: false } } },
   { change: "file paths read as file type (mime-db)", kept: true, toggle: { analyze: { paths: false } } },
+  { change: "paths the request writes read as write", kept: true, toggle: { analyze: { targets: false } } },
+  { change: "place names read as places (WordNet)", kept: true, toggle: { analyze: { places: false } } },
   { change: "Chinese glossed in English (CC-CEDICT)", kept: true, toggle: { analyze: { glosses: false } } },
   { change: "server-then-tool blend", kept: true, toggle: { serverBlend: 0 } },
   { change: "name-coverage bonus", kept: true, toggle: { nameCoverage: 0 } },
@@ -301,7 +303,7 @@ export async function ablation(
 /** The query-time weights that are tuned, and the grid a split-half check searches. */
 const GRID = {
   serverBlend: [0, 0.5, 1, 1.5, 2],
-  nameCoverage: [0, 0.25, 0.5, 1],
+  nameCoverage: [0, 0.25, 0.5, 1, 1.5],
   idfPower: [0, 0.5, 1],
 };
 

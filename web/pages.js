@@ -160,6 +160,10 @@ export function SearchPage() {
         answer.data.bridged?.length > 0 &&
         html`<p class="note">No tool uses ${answer.data.bridged.map((b) => html`“${b.word}” (searched as ${b.related.join(", ")}) `)}</p>`
       }
+      ${
+        answer.data.places?.length > 0 &&
+        html`<p class="note">Read as ${answer.data.places.length === 1 ? "a place" : "places"}: ${answer.data.places.map((p) => `“${p}”`).join(", ")} (tools that take an address or place searched too)</p>`
+      }
       <ol class="results">${results.map((r, i) => html`<${SearchResult} result=${r} best=${best} first=${i === 0} />`)}</ol>`
     }
   </section>`;

@@ -41,7 +41,7 @@ export interface Catalog {
   /** Changes whenever the tools or skills change, so derived views can be kept until then. */
   revision(): number;
   tools(server?: string): ToolRecord[];
-  search(request: SearchRequest): { hits: SearchHit[]; total: number; bridged: Bridged[] };
+  search(request: SearchRequest): { hits: SearchHit[]; total: number; bridged: Bridged[]; places: string[] };
   /** What a tool or skill has learned from use: analyzed terms and strengths (0..1); undefined forgets. */
   setLearned(name: string, learned: ReadonlyMap<string, number> | undefined): void;
 }
@@ -168,7 +168,7 @@ export function createCatalog(knownServers: string[] = [], ranking?: RankingOpti
         if (record) hits.push({ entry: toolEntry(record), record, score, match, ...explained });
         else if (skill) hits.push({ entry: skill, score, match, ...explained });
       }
-      return { hits, total: found.total, bridged: found.bridged };
+      return { hits, total: found.total, bridged: found.bridged, places: found.places };
     },
   };
 }

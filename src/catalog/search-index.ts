@@ -1,4 +1,5 @@
 import MiniSearch, { type BM25Params } from "minisearch";
+import { PLACE_WORDS, placeNames } from "./place-names.js";
 import { type AnalyzeOptions, normalizeTerm, terms, words } from "./tokenizer.js";
 import { type Relation, relatedWords } from "./wordnet.js";
 
@@ -17,8 +18,10 @@ export interface IndexEntry {
 
 /**
  * Ranking, in short (each part can be switched off in RankingOptions, which the quality bench's ablation does):
- * 1. Analysis (tokenizer.ts): identifiers split, Porter stems, function words and request filler dropped,
- *    file paths read as their file type, Chinese descriptions glossed in English. Text is analyzed once, here,
+ * 1. Analysis (tokenizer.ts): identifiers split, Porter2 stems, function words and request filler dropped,
+ *    file paths read as their file type (and a path the request writes as "write" too), Chinese descriptions
+ *    glossed in English; a request that names a place (WordNet) also asks for an address or place. Text is
+ *    analyzed once, here,
  *    and handed to minisearch as space-joined terms (its tokenizer then only splits at spaces).
  * 2. The BM25 index is minisearch's: each tool is a document with fields name, title, description,
  *    parameters and server name. Every server (and the skills group) is also scored as one document made of
@@ -54,6 +57,7 @@ export interface RankingOptions {
   serverBlend: number;
   /** Weight of the IDF-weighted share of a tool's name words that the query matched; 0 = off. */
   nameCoverage: number;
+
   /** Query terms are boosted by (idf / mean idf of the query)^power; 0 = off. */
   idfPower: number;
   /**
@@ -94,9 +98,9 @@ export const DEFAULT_RANKING: RankingOptions = {
   boost: { name: 1, title: 1, description: 1, params: 1, server: 1 },
   bm25: { k: 1.2, b: 0.7, d: 0.5 },
   serverBm25: { k: 1.2, b: 0.75, d: 0.5 },
-  analyze: { filler: true, paths: true, glosses: true },
+  analyze: { filler: true, paths: true, glosses: true, places: true },
   serverBlend: 1,
-  nameCoverage: 0.5,
+  nameCoverage: 1,
   idfPower: 1,
   prefix: { minLength: 3, weight: 0.5 },
   abbreviations: { minLength: 3, weight: 0.3 },
@@ -147,6 +151,8 @@ export interface IndexSearch {
   /** How many tools matched in all (before `limit`, after `filter`). */
   total: number;
   bridged: Bridged[];
+  /** Place names the request uses: it was searched for an address or place too. */
+  places: string[];
 }
 
 export interface IndexSearchOptions {
@@ -221,6 +227,7 @@ interface QueryPlan {
   /** Terms searched only because of the bridge. */
   bridgeTerms: Set<string>;
   bridged: Bridged[];
+  places: string[];
 }
 
 export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): SearchIndex {
@@ -437,7 +444,9 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   function plan(text: string, widen: boolean): QueryPlan {
     const counts = new Map<string, number>();
     const wordOf = new Map<string, string>();
-    for (const { word, term } of words(text, a)) {
+    const places = a.places === false ? [] : placeNames(text);
+    const read = places.length > 0 ? `${text} ${PLACE_WORDS}` : text;
+    for (const { word, term } of words(read, a)) {
       counts.set(term, (counts.get(term) ?? 0) + 1);
       if (!wordOf.has(term)) wordOf.set(term, word);
     }
@@ -485,7 +494,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         bridgeTerms.add(r.term);
       }
     }
-    return { weights, own, prefixed, bridgeTerms, bridged };
+    return { weights, own, prefixed, bridgeTerms, bridged, places };
   }
 
   /**
@@ -659,7 +668,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       q = plan(text, true);
       touched = accumulate(q);
     }
-    if (touched.length === 0 && learnedPostings.size === 0) return { hits: [], total: 0, bridged: q.bridged };
+    if (touched.length === 0 && learnedPostings.size === 0)
+      return { hits: [], total: 0, bridged: q.bridged, places: q.places };
     let bestTool = 1e-9;
     for (const slot of touched) if ((sums[slot] as number) > bestTool) bestTool = sums[slot] as number;
     const serverScores = new Map<string, number>();
@@ -748,7 +758,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       };
     });
     clear(touched);
-    return { hits, total, bridged: q.bridged };
+    return { hits, total, bridged: q.bridged, places: q.places };
   }
 
   return {

@@ -1,17 +1,20 @@
-import { stemmer } from "stemmer";
+import { createRequire } from "node:module";
 import { glossChinese } from "./chinese-glosses.js";
 import { extensionWords, isKnownExtension } from "./file-types.js";
+import { type PathRole, pathRole } from "./path-roles.js";
 
 /**
  * Tool-aware tokenization, applied to the index and to queries alike:
  * - identifiers split at snake_case, kebab-case, dots, camelCase and letter/digit boundaries
  *   ("getFileInfo" → get file info, "list_directory" → list directory, "base64" → base 64);
- * - lowercased, then Porter-stemmed so "writes"/"writing"/"write" meet;
+ * - lowercased, then stemmed (Porter2, the revised Porter stemmer) so "writes"/"writing"/"write" meet, while
+ *   "news" stays apart from "new" and "generate" from "general", as the original Porter stemmer does not keep them;
  * - English function words and the filler of spoken requests ("please", "help me", "tell me") dropped,
  *   since they match everything and rank nothing;
  * - a file path (or a bare file name with a registered extension) stands for a file of its type, in the
  *   words of its registered media type: "/root/word/cv.docx" → file docx wordprocessing document,
- *   "out.pptx" → file pptx presentation (the folders and the file's own name say where, not what to do);
+ *   "out.pptx" → file pptx presentation (the folders and the file's own name say where, not what to do); and a
+ *   path the request writes ("save it to /root/notes.md") also stands for writing (path-roles.ts);
  * - runs of CJK characters become overlapping bigrams (those scripts do not put spaces between words)
  *   and, for Chinese, English glosses from a dictionary, so English queries reach Chinese descriptions.
  */
@@ -40,8 +43,12 @@ export interface AnalyzeOptions {
   filler?: boolean;
   /** Read file paths as "file <extension>" (default true). */
   paths?: boolean;
+  /** Read a path the request writes to as "write" too (default true; only with `paths`). */
+  targets?: boolean;
   /** Add English glosses of Chinese text (default true). */
   glosses?: boolean;
+  /** Read a place name in a request as needing place tools (default true; requests only: see place-names.ts). */
+  places?: boolean;
 }
 
 // ー (U+30FC, the prolonged sound mark) is in no script of its own but belongs inside katakana words.
@@ -86,25 +93,32 @@ function cjkBigrams(run: string): string[] {
   return grams;
 }
 
-function pathWords(path: string): string {
+/** "write" is how tools that write files say so (write_file, "Write content to a file"). */
+function pathWords(path: string, role: PathRole): string {
   const base = path.split(/[\\/]/).pop() ?? "";
   const dot = base.lastIndexOf(".");
-  if (dot <= 0) return " file ";
+  const writes = role === "target" ? " write" : "";
+  if (dot <= 0) return `${writes} file `;
   const extension = base.slice(dot + 1);
-  return ` file ${extension} ${extensionWords(extension)} `;
+  return `${writes} file ${extension} ${extensionWords(extension)} `;
 }
 
-function readPaths(text: string): string {
-  return text.replace(PATH, pathWords).replace(FILE_NAME, (name, extension: string) => {
-    const lower = extension.toLowerCase();
-    return HOST_ENDINGS.has(lower) || !isKnownExtension(lower) ? name : pathWords(name);
-  });
+function readPaths(text: string, targets: boolean): string {
+  const role = (whole: string, offset: number): PathRole => (targets ? pathRole(whole, offset) : "unknown");
+  return text
+    .replace(PATH, (path: string, offset: number, whole: string) => pathWords(path, role(whole, offset)))
+    .replace(FILE_NAME, (name: string, extension: string, offset: number, whole: string) => {
+      const lower = extension.toLowerCase();
+      return HOST_ENDINGS.has(lower) || !isKnownExtension(lower)
+        ? name
+        : pathWords(name, role(whole, offset));
+    });
 }
 
 /** Splits text into raw words (not yet normalized); used for documents and queries alike. */
 export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   const out: string[] = [];
-  let rest = options.paths === false ? text : readPaths(text);
+  let rest = options.paths === false ? text : readPaths(text, options.targets !== false);
   rest = rest.replace(CJK_RUN, (run) => {
     out.push(...cjkBigrams(run));
     return options.glosses !== false && HAN.test(run) ? ` ${glossChinese(run)} ` : " ";
@@ -115,12 +129,13 @@ export function tokenize(text: string, options: AnalyzeOptions = {}): string[] {
   return out;
 }
 
+const porter2 = createRequire(import.meta.url)("wink-porter2-stemmer") as (word: string) => string;
 const stems = new Map<string, string>();
 
 function stem(word: string): string {
   let stemmed = stems.get(word);
   if (stemmed === undefined) {
-    stemmed = stemmer(word);
+    stemmed = porter2(word);
     if (stems.size < 200_000) stems.set(word, stemmed);
   }
   return stemmed;

@@ -221,3 +221,49 @@ export function relatedWords(word: string): RelatedWord[] {
   cache.set(key, related);
   return related;
 }
+
+const places = new Map<string, boolean>();
+/** How far up from an instance its broader synsets are followed ("Beijing" → national capital → … → location). */
+const MAX_ANCESTRY = 12;
+
+/**
+ * Whether a name ("paris", "new_york") is, in one of its senses, an instance of a location: a city, country,
+ * region or district by name. Only instances (proper nouns) count, so "amazon" (a river, a woman) and every
+ * common noun ("home", "top") are not places.
+ */
+export function isPlaceName(name: string): boolean {
+  const key = name.toLowerCase();
+  const known = places.get(key);
+  if (known !== undefined) return known;
+  const line = indexLine("noun", key);
+  let found = false;
+  if (line) {
+    const fields = line.trim().split(" ");
+    const synsets = Number(fields[2]);
+    for (const offset of fields.slice(fields.length - synsets).map(Number)) {
+      const text = synsetLine("noun", offset);
+      if (!text) continue;
+      const instanceOf = parseSynset(text).pointers.filter((p) => p.symbol === "@i" && p.part === "noun");
+      let frontier = instanceOf.map((p) => p.offset);
+      const seen = new Set<number>();
+      for (let depth = 0; depth < MAX_ANCESTRY && frontier.length > 0 && !found; depth++) {
+        const next: number[] = [];
+        for (const at of frontier) {
+          if (seen.has(at)) continue;
+          seen.add(at);
+          const ancestor = synsetLine("noun", at);
+          if (!ancestor) continue;
+          const synset = parseSynset(ancestor);
+          if (synset.words.includes("location")) found = true;
+          for (const p of synset.pointers)
+            if (p.symbol.startsWith("@") && p.part === "noun") next.push(p.offset);
+        }
+        frontier = next;
+      }
+      if (found) break;
+    }
+  }
+  if (places.size >= CACHE_MAX) places.clear();
+  places.set(key, found);
+  return found;
+}

@@ -53,6 +53,8 @@ export interface SearchOutput {
   total: number;
   /** Words of the request that no tool uses, and the related words searched instead. */
   bridged?: Array<{ word: string; related: string[] }>;
+  /** Place names the request uses: tools that take an address or place were searched for too. */
+  places?: string[];
   /** Servers still connecting whose tools are not searchable yet (no snapshot of them either). */
   connecting?: string[];
 }
@@ -108,7 +110,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
 
   return async ({ query, limit, server, detail, explain }) => {
     await awaitListed(server);
-    const { hits, total, bridged } = catalog.search({
+    const { hits, total, bridged, places } = catalog.search({
       query,
       limit,
       ...(server !== undefined && { server }),
@@ -154,6 +156,7 @@ export function createSearch(options: SearchOptions): (input: SearchInput) => Pr
       results,
       total,
       ...(bridged.length > 0 && { bridged }),
+      ...(places.length > 0 && { places }),
       ...(connecting.length > 0 && { connecting }),
     };
   };

@@ -22,8 +22,7 @@ export function renderSearch(query: string, output: SearchOutput): string {
   const lines = [
     `${output.results.length} of ${output.total} matches for "${query}" (descriptions quoted as their servers wrote them):`,
   ];
-  const bridge = bridgeLine(output);
-  if (bridge) lines.push(bridge);
+  for (const line of [bridgeLine(output), placesLine(output)]) if (line) lines.push(line);
   for (const r of output.results) {
     const computed = r.computedCalls ? ", calls tools named at run time" : "";
     const lookalike = r.lookalike !== undefined ? `, LOOKALIKE of ${visibleName(r.lookalike)}` : "";
@@ -58,6 +57,13 @@ export function bridgeLine(output: SearchOutput): string | undefined {
     `No tool uses some of these words; related words were searched too (${pairs})` +
     (related > 0 ? `: the ${related} marked "related" matched only those.` : ".")
   );
+}
+
+/** The place names a request uses, read as asking for tools that take an address or place. */
+export function placesLine(output: SearchOutput): string | undefined {
+  if (!output.places?.length) return undefined;
+  const names = output.places.map((p) => `"${p}"`).join(", ");
+  return `${names} read as ${output.places.length === 1 ? "a place" : "places"}: tools that take an address or place were searched for too.`;
 }
 
 /** Where a score came from, in one line: its parts, the terms matched in each field, learned and related words. */

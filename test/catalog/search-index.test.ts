@@ -43,6 +43,8 @@ const CATALOG: IndexEntry[] = [
   tool("stocks", "get_quote", "Latest stock quote"),
   tool("stocks", "get_history", "Stock price history"),
   tool("stocks", "list_symbols", "List ticker symbols"),
+  tool("maps", "geocode", "Convert an address or place name to coordinates"),
+  tool("maps", "route", "Directions between two points"),
 ];
 
 type Overrides = { [K in keyof RankingOptions]?: RankingOptions[K] };
@@ -80,6 +82,24 @@ describe("ranking features, each on and off", () => {
     expect(
       ids(search("go over /tmp/q3/report.pptx", { analyze: { ...DEFAULT_RANKING.analyze, paths: false } })),
     ).not.toContain("slides.read_deck");
+  });
+
+  it("reads a path the request writes as writing, and one it reads as not", () => {
+    const off = { analyze: { ...DEFAULT_RANKING.analyze, targets: false } };
+    expect(ids(search("save my notes to /tmp/out/notes.md"))[0]).toBe("files.write_file");
+    expect(ids(search("save my notes to /tmp/out/notes.md", off))[0]).not.toBe("files.write_file");
+    expect(ids(search("go over the notes in /tmp/out/notes.md"))[0]).not.toBe("files.write_file");
+  });
+
+  it("reads a place name in a request as asking for an address or place", () => {
+    const found = search("a day out in Paris with the kids");
+    expect(ids(found)).toContain("maps.geocode");
+    expect(found.places).toEqual(["Paris"]);
+    const off = search("a day out in Paris with the kids", {
+      analyze: { ...DEFAULT_RANKING.analyze, places: false },
+    });
+    expect(ids(off)).not.toContain("maps.geocode");
+    expect(off.places).toEqual([]);
   });
 
   it("glosses Chinese descriptions in English", () => {

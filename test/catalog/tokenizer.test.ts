@@ -62,6 +62,23 @@ describe("tokenizer", () => {
     expect(term("searching")).toBe(term("search"));
   });
 
+  it("keeps words apart that the original Porter stemmer runs together", () => {
+    expect(term("news")).not.toBe(term("new"));
+    expect(term("generate")).not.toBe(term("general"));
+    expect(term("generated")).toBe(term("generate"));
+  });
+
+  it("reads a path the request writes to as writing too, and not one it reads", () => {
+    const write = term("write");
+    expect(terms("save it as Markdown to /root/markdown/report.md")).toContain(write);
+    expect(terms("generate a summary at /root/out/summary.txt")).toContain(write);
+    expect(terms("give me a markdown report on /root/markdown/site.md")).toContain(write);
+    expect(terms("read the data under /root/excel/sales.xlsx")).not.toContain(write);
+    expect(terms("convert /root/word/cv.docx, then save the result")).not.toContain(write);
+    expect(terms("list /root/docs/a.md")).not.toContain(write);
+    expect(terms("save it to /root/out.md", { targets: false })).not.toContain(write);
+  });
+
   it("stems identifiers the same way as prose", () => {
     expect(terms("create_entities")).toEqual(terms("create entities"));
     expect(terms("searchNodes")).toEqual(terms("search nodes"));

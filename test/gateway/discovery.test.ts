@@ -103,6 +103,17 @@ describe("discovery over files, memory and everything", () => {
     expect(plain.output.results[0]).not.toHaveProperty("explanation");
   });
 
+  it("reads a place name as asking for places, and says so; a shop's name is not a place", async () => {
+    const { output, text } = await searchOn(t, {
+      query: "write down a trip to the Forbidden City in Beijing",
+    });
+    expect(output.places).toEqual(["Forbidden City", "Beijing"]);
+    expect(text).toContain('"Forbidden City", "Beijing" read as places: tools that take an address or place');
+    const shop = await searchOn(t, { query: "write down the prices I saw at Amazon" });
+    expect(shop.output.places).toBeUndefined();
+    expect(shop.text).not.toContain("read as");
+  });
+
   it("keeps tools/list within 5,000 characters", async () => {
     const { tools } = await t.client.listTools();
     expect(JSON.stringify(tools).length).toBeLessThanOrEqual(5000);
