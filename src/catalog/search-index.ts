@@ -321,7 +321,10 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   const indexed = new Map<string, Indexed>();
   const bySlot: Array<Indexed | undefined> = [];
   const freeSlots: number[] = [];
-  /** Per-query scratch, indexed by slot: the summed score, and whether a request word (not only the bridge) matched. */
+  /**
+   * Per-query scratch, indexed by slot: the summed score, and bits of how it matched: 1 a request word (not only
+   * the bridge), 2 any word, 4 a word in its name (so it may earn a name bonus).
+   */
   let sums = new Float64Array(0);
   let ownMatch = new Uint8Array(0);
   const idsByGroup = new Map<string, string[]>();
@@ -507,6 +510,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   interface Postings {
     slots: Int32Array;
     scores: Float64Array;
+    /** 1 where the term is in the tool's name: only those can earn a name bonus. */
+    inName: Uint8Array;
   }
   const termCache = new Map<string, Postings>();
   const serverCache = new Map<string, Map<string, number>>();
@@ -535,6 +540,9 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       found = {
         slots: Int32Array.from(results, (r) => indexed.get(r.id as string)?.slot ?? -1),
         scores: Float64Array.from(results, (r) => r.score),
+        inName: Uint8Array.from(results, (r) =>
+          Object.values(r.match).some((f) => f.includes("name")) ? 1 : 0,
+        ),
       };
       termCache.set(key, found);
       cachedPostings += results.length;
@@ -643,7 +651,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
         if (slot < 0) continue;
         if (sums[slot] === 0 && ownMatch[slot] === 0) touched.push(slot);
         sums[slot] = (sums[slot] as number) + weight * (list.scores[i] as number);
-        ownMatch[slot] = (ownMatch[slot] as number) | own | 2;
+        ownMatch[slot] = (ownMatch[slot] as number) | own | 2 | ((list.inName[i] as number) << 2);
       }
     }
     return touched;
@@ -691,12 +699,12 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       (options.serverBlend * (serverScores.get(group) ?? 0)) / bestServer;
     const prefixes = [...q.prefixed];
     const partsOf = (doc: Indexed): HitExplanation["parts"] => {
-      const matched = ownMatch[doc.slot] !== 0;
+      const matched = ownMatch[doc.slot] as number;
       return {
-        tool: matched ? (sums[doc.slot] as number) / bestTool : 0,
+        tool: matched !== 0 ? (sums[doc.slot] as number) / bestTool : 0,
         server: serverShare(doc.group),
         name:
-          matched && options.nameCoverage > 0 && doc.nameTerms.length > 0
+          matched & 4 && options.nameCoverage > 0 && doc.nameTerms.length > 0
             ? options.nameCoverage * nameShare(doc, q.weights, prefixes)
             : 0,
         learned: options.learned * (learned.get(doc.id) ?? 0),
@@ -708,8 +716,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       const doc = indexed.get(id);
       if (doc && ownMatch[doc.slot] === 0) candidates.push(doc.slot);
     }
-    // Scores in typed arrays, the name bonus (the costly part) only where it could still reach the best `limit`:
-    // a common word matches thousands of tools, and only a few are shown.
+    // Scores in typed arrays, the name bonus (the costly part) only for a tool with a request word in its name that
+    // could still reach the best `limit`: a common word matches thousands of tools, and only a few are shown.
     const lower = new Float64Array(candidates.length);
     const boosts = new Float64Array(candidates.length);
     let total = 0;
@@ -737,8 +745,10 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     for (let i = 0; i < candidates.length; i++) {
       const low = lower[i] as number;
       const boost = boosts[i] as number;
-      if (low === Number.NEGATIVE_INFINITY || low + options.nameCoverage * boost < threshold) continue;
-      const p = partsOf(bySlot[candidates[i] as number] as Indexed);
+      const slot = candidates[i] as number;
+      const bonus = (ownMatch[slot] as number) & 4 ? options.nameCoverage * boost : 0;
+      if (low === Number.NEGATIVE_INFINITY || low + bonus < threshold) continue;
+      const p = partsOf(bySlot[slot] as Indexed);
       finals.set(i, (p.tool + p.server + p.name + p.learned) * boost);
     }
     const best = [...finals.keys()];
