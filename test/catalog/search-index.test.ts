@@ -201,7 +201,7 @@ describe("ranking features, each on and off", () => {
     const on = search("zorb", {}, learn);
     expect(on.hits).toEqual([expect.objectContaining({ id: "stocks.get_history", match: "learned" })]);
     expect(on.hits[0]?.explanation?.learned).toEqual([{ term: "zorb", strength: 0.8 }]);
-    expect(on.hits[0]?.explanation?.parts.learned).toBeCloseTo(0.8);
+    expect(on.hits[0]?.explanation?.parts.learned).toBeCloseTo(0.8 * DEFAULT_RANKING.learned);
     expect(search("zorb", { learned: 0 }, learn).hits).toEqual([]);
     const forgotten = search("zorb", {}, (index) => {
       learn(index);

@@ -2,6 +2,7 @@ import { copyFile, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_RANKING } from "../../src/catalog/search-index.js";
 import type { SearchOutput } from "../../src/gateway.js";
 import {
   realServerEntries,
@@ -247,9 +248,9 @@ describe("learning from what a session uses", () => {
         explain: true,
       });
       const graph = flooded.output.results.find((r) => r.name === "memory.read_graph");
-      // Capped: every learned word's strength stays below 1, and the learned share below the weight of 1.
+      // Capped: every learned word's strength stays below 1, and the learned share below its weight.
       expect(graph?.explanation?.parts.learned).toBeGreaterThan(0);
-      expect(graph?.explanation?.parts.learned).toBeLessThanOrEqual(1);
+      expect(graph?.explanation?.parts.learned).toBeLessThanOrEqual(DEFAULT_RANKING.learned);
       const after = await Promise.all(unrelated.map((query) => searchOn(t, { query, limit: 8 })));
       // Names, order and scores (the probes taught memory.read_graph's shape, so `returns` is new).
       const ranking = (s: Search | undefined) => s?.output.results.map((r) => [r.name, r.score, r.match]);
