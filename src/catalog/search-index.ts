@@ -453,6 +453,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const wordOf = new Map<string, string>();
     const places = a.places === false ? [] : placeNames(text);
     const read = places.length > 0 ? `${text} ${PLACE_WORDS}` : text;
+    // The words a place name stands for are the reading's, not the request's: never bridged when no tool has them.
+    const readIn = new Set(places.length > 0 ? terms(PLACE_WORDS, a) : []);
     for (const { word, term } of words(read, a)) {
       counts.set(term, (counts.get(term) ?? 0) + 1);
       if (!wordOf.has(term)) wordOf.set(term, word);
@@ -469,7 +471,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       if (options.idfPower !== 0 && df.has(term)) weight *= (idf(term) / meanIdf) ** options.idfPower;
       add(term, weight);
       own.set(term, weight);
-      if (!df.has(term)) unknown.push(term);
+      if (!df.has(term) && !readIn.has(term)) unknown.push(term);
       const abbreviations = options.abbreviations;
       if (abbreviations) {
         for (let length = abbreviations.minLength; length < term.length; length++) {
@@ -487,8 +489,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const bridging = !bridge
       ? []
       : widen
-        ? [...counts.keys()].filter((t) => (df.get(t) ?? 0) <= bridge.maxRareTools)
-        : unknown.length >= bridge.minUnknownShare * counts.size
+        ? [...counts.keys()].filter((t) => (df.get(t) ?? 0) <= bridge.maxRareTools && !readIn.has(t))
+        : unknown.length >= bridge.minUnknownShare * (counts.size - readIn.size)
           ? unknown
           : [];
     // A few words at most: each is a dictionary look-up, and a request may be a pasted page.

@@ -102,6 +102,22 @@ describe("ranking features, each on and off", () => {
     expect(off.places).toEqual([]);
   });
 
+  it("never bridges the words a place name stands for, when no tool has them", () => {
+    // "address" and "place" are related to "point" in WordNet: were they bridged, geo.locate would be found. The
+    // games make enough hits that the search needs no second, wider pass.
+    const games = [1, 2, 3, 4, 5].map((n) => tool("fun", `game_${n}`, "Games for kids on a rainy day"));
+    const found = search("a day out in Paris with the kids", {}, (index) => {
+      index.replace("maps", []);
+      index.replace("geo", [tool("geo", "locate", "Locate a point by its coordinates")]);
+      index.replace("fun", games);
+    });
+    expect(found.places).toEqual(["Paris"]);
+    const bridgedWords = found.bridged.map((b) => b.word);
+    expect(bridgedWords).not.toContain("address");
+    expect(bridgedWords).not.toContain("place");
+    expect(ids(found)).not.toContain("geo.locate");
+  });
+
   it("glosses Chinese descriptions in English", () => {
     expect(ids(search("weather forecast"))).toContain("cn.tianqi");
     expect(
