@@ -28,20 +28,7 @@ const MADE = new Set(
 );
 
 const NEW = new Set(["a", "an"]);
-const KNOWN = new Set([
-  "the",
-  "this",
-  "that",
-  "these",
-  "those",
-  "my",
-  "our",
-  "your",
-  "his",
-  "her",
-  "their",
-  "its",
-]);
+const KNOWN = new Set("the this that these those my our your his her their its".split(" "));
 /** How far before a made thing its article may stand ("a detailed markdown report"). */
 const ARTICLE_REACH = 4;
 

@@ -21,8 +21,8 @@ export interface IndexEntry {
  * 1. Analysis (tokenizer.ts): identifiers split, Porter2 stems, function words and request filler dropped,
  *    file paths read as their file type (and a path the request writes as "write" too), Chinese descriptions
  *    glossed in English; a request that names a place (WordNet) also asks for an address or place. Text is
- *    analyzed once, here,
- *    and handed to minisearch as space-joined terms (its tokenizer then only splits at spaces).
+ *    analyzed once, here, and handed to minisearch as space-joined terms (its tokenizer then only splits at
+ *    spaces).
  * 2. The BM25 index is minisearch's: each tool is a document with fields name, title, description,
  *    parameters and server name. Every server (and the skills group) is also scored as one document made of
  *    the distinct terms of each of its tools (BM25 over counts taken from the tools' postings), since a
@@ -57,7 +57,6 @@ export interface RankingOptions {
   serverBlend: number;
   /** Weight of the IDF-weighted share of a tool's name words that the query matched; 0 = off. */
   nameCoverage: number;
-
   /** Query terms are boosted by (idf / mean idf of the query)^power; 0 = off. */
   idfPower: number;
   /**
@@ -88,7 +87,7 @@ export interface RankingOptions {
       }
     | false;
   /**
-   * Weight of a tool's learned share (0..1); 0 = off. Measured on the dev halves (one replayed as traffic, the
+   * Weight of a tool's learned share (itself 0..1); 0 = off. Measured on the dev halves (one replayed as traffic, the
    * other scored): 1.5, 2 and 3 all helped both; 2 leaves a tool's own match (BM25 + name, up to 2) the equal
    * of what it learned.
    */
