@@ -87,11 +87,17 @@ export interface RankingOptions {
       }
     | false;
   /**
-   * Weight of a tool's learned share (itself 0..1); 0 = off. Measured on the dev halves (one replayed as traffic, the
-   * other scored): 1.5, 2 and 3 all helped both; 2 leaves a tool's own match (BM25 + name, up to 2) the equal
-   * of what it learned.
+   * Weight of a tool's learned share (itself 0..1) when the request's words (or related words) reach the tool too;
+   * 0 = off. Measured on the dev halves (one replayed as traffic, the other scored): 1.5, 2 and 3 all helped both;
+   * 2 leaves a tool's own match (BM25 + name, up to 2) the equal of what it learned.
    */
   learned: number;
+  /**
+   * The weight for a tool found only through learned words: at most that of the server's share, so what a session
+   * used can join the request's own matches but not push them out (saving ten skills after one search taught each
+   * of them that search). Every learning gain on the dev halves came from tools the request also reached.
+   */
+  learnedAlone: number;
 }
 
 export const FIELDS = ["name", "title", "description", "params", "server"] as const;
@@ -109,6 +115,7 @@ export const DEFAULT_RANKING: RankingOptions = {
   abbreviations: { minLength: 3, weight: 0.3 },
   bridge: { weight: 0.5, perWord: 32, minUnknownShare: 0.5, minHits: 5, maxRareTools: 2 },
   learned: 2,
+  learnedAlone: 1,
 };
 
 /** How much a related word counts, by its relation to the query word. */
@@ -703,6 +710,8 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
     const serverShare = (group: string) =>
       (options.serverBlend * (serverScores.get(group) ?? 0)) / bestServer;
     const prefixes = [...q.prefixed];
+    const learnedWeight = (matched: number) =>
+      matched !== 0 ? options.learned : Math.min(options.learned, options.learnedAlone);
     const partsOf = (doc: Indexed): HitExplanation["parts"] => {
       const matched = ownMatch[doc.slot] as number;
       return {
@@ -712,7 +721,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
           matched & 4 && options.nameCoverage > 0 && doc.nameTerms.length > 0
             ? options.nameCoverage * nameShare(doc, q.weights, prefixes)
             : 0,
-        learned: options.learned * (learned.get(doc.id) ?? 0),
+        learned: learnedWeight(matched) * (learned.get(doc.id) ?? 0),
       };
     };
     // Tools that matched none of the words but learned some of them (found by what agents used) join the rest.
@@ -736,7 +745,7 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
       const base =
         (matched ? (sums[doc.slot] as number) / bestTool : 0) +
         serverShare(doc.group) +
-        options.learned * (learned.get(doc.id) ?? 0);
+        learnedWeight(ownMatch[doc.slot] as number) * (learned.get(doc.id) ?? 0);
       boosts[i] = request.boost?.(doc.id) ?? 1;
       lower[i] = base * (boosts[i] as number);
       total++;

@@ -5,6 +5,7 @@ import {
   type IndexEntry,
   type RankingOptions,
 } from "../../src/catalog/search-index.js";
+import { terms } from "../../src/catalog/tokenizer.js";
 
 /**
  * One test per ranking feature, each run with the feature on (as shipped) and off: the index module is the only
@@ -217,13 +218,26 @@ describe("ranking features, each on and off", () => {
     const on = search("zorb", {}, learn);
     expect(on.hits).toEqual([expect.objectContaining({ id: "stocks.get_history", match: "learned" })]);
     expect(on.hits[0]?.explanation?.learned).toEqual([{ term: "zorb", strength: 0.8 }]);
-    expect(on.hits[0]?.explanation?.parts.learned).toBeCloseTo(0.8 * DEFAULT_RANKING.learned);
+    // Found only through what it learned: the weight of a tool the request does not reach.
+    expect(on.hits[0]?.explanation?.parts.learned).toBeCloseTo(0.8 * DEFAULT_RANKING.learnedAlone);
     expect(search("zorb", { learned: 0 }, learn).hits).toEqual([]);
     const forgotten = search("zorb", {}, (index) => {
       learn(index);
       index.setLearned("stocks.get_history", undefined);
     });
     expect(forgotten.hits).toEqual([]);
+  });
+
+  it("weighs what a tool learned more when the request's own words reach it too", () => {
+    const found = search("stock price", {}, (index) => {
+      const learned = new Map([[terms("price")[0] as string, 0.8]]);
+      index.setLearned("stocks.get_history", learned);
+      index.setLearned("files.read_file", learned);
+    });
+    const reached = hit(found, "stocks.get_history")?.explanation?.parts.learned ?? 0;
+    expect(reached / (hit(found, "files.read_file")?.explanation?.parts.learned ?? 1)).toBeCloseTo(
+      DEFAULT_RANKING.learned / DEFAULT_RANKING.learnedAlone,
+    );
   });
 
   it("leaves a request that shares no word with what was learned exactly as it was", () => {

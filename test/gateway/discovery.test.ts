@@ -184,6 +184,39 @@ describe("learning from what a session uses", () => {
     }
   });
 
+  it("lets tools found only through learned words join the request's own matches, not push them out", async () => {
+    const own = await tempDir();
+    const t = await gatewayOn(own);
+    try {
+      const before = await searchOn(t, { query: "add two numbers", limit: 5 });
+      const names = (found: Search) => found.output.results.map((r) => r.name);
+      expect(names(before)).toContain("everything.get-sum");
+      // Each save and probe after the search teaches the search's words, as the fuzz tests' calls do.
+      for (let i = 0; i < 8; i++) {
+        await searchOn(t, { query: "add two numbers", limit: 5 });
+        const saved = await t.call("save_skill", {
+          name: `keeper-${i}`,
+          description: "Keeps its input.",
+          code: 'export default async (input, { step }) => step("keep", () => input);',
+        });
+        expect(saved.isError, textOf(saved)).toBeFalsy();
+        expect(
+          (await t.call("probe_tool", { tool: "everything.echo", arguments: { message: "hi" } })).isError,
+        ).toBeFalsy();
+      }
+      const after = await searchOn(t, { query: "add two numbers", limit: 5, explain: true });
+      expect(names(after)[0]).toBe(names(before)[0]);
+      expect(names(after)).toContain("everything.get-sum");
+      const learnedOnly = after.output.results.filter((r) => r.match === "learned");
+      expect(learnedOnly.length).toBeGreaterThan(0);
+      for (const r of learnedOnly)
+        expect(r.explanation?.parts.learned).toBeLessThanOrEqual(DEFAULT_RANKING.learnedAlone);
+    } finally {
+      await t.close();
+      await removeDir(own);
+    }
+  });
+
   it("learns nothing with skillsmith.learn false", async () => {
     const off = await tempDir();
     const t = await gatewayOn(off, { learn: false });
