@@ -129,6 +129,7 @@ const RELATION_WEIGHT: Record<Relation | "spelling", number> = {
 /** Trigram similarity (Dice) a catalog word needs to stand for a misspelt query word. */
 const MIN_SPELLING_SIMILARITY = 0.5;
 const MAX_BRIDGED_WORDS = 8;
+const NO_TERMS: ReadonlySet<string> = new Set();
 
 /** Where a hit's score came from (explain). */
 export interface HitExplanation {
@@ -242,6 +243,7 @@ interface QueryPlan {
 
 export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): SearchIndex {
   const a = options.analyze;
+  const placeTerms: ReadonlySet<string> = new Set(terms(PLACE_WORDS, a));
   /**
    * Documents are taken out with remove (the document as it was added), never discard: discarding leaves
    * the clean-up to minisearch's vacuum, which walks the index across timers, and a search or update
@@ -454,13 +456,12 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
   }
 
   /** The query's terms with their boosts: IDF weights, abbreviations, prefixes, and the bridge. */
-  function plan(text: string, widen: boolean): QueryPlan {
+  function plan(text: string, places: string[], widen: boolean): QueryPlan {
     const counts = new Map<string, number>();
     const wordOf = new Map<string, string>();
-    const places = a.places === false ? [] : placeNames(text);
     const read = places.length > 0 ? `${text} ${PLACE_WORDS}` : text;
     // The words a place name stands for are the reading's, not the request's: never bridged when no tool has them.
-    const readIn = new Set(places.length > 0 ? terms(PLACE_WORDS, a) : []);
+    const readIn = places.length > 0 ? placeTerms : NO_TERMS;
     for (const { word, term } of words(read, a)) {
       counts.set(term, (counts.get(term) ?? 0) + 1);
       if (!wordOf.has(term)) wordOf.set(term, word);
@@ -678,14 +679,15 @@ export function createSearchIndex(options: RankingOptions = DEFAULT_RANKING): Se
 
   function score(text: string, request: ScoreRequest): IndexSearch & { total: number } {
     flush();
-    let q = plan(text, false);
+    const places = a.places === false ? [] : placeNames(text);
+    let q = plan(text, places, false);
     let touched = accumulate(q);
     // Few tools matched: the request's words are not the catalog's. Its rare words are bridged too ("folder",
     // which one saved skill uses, while the tools say "directory").
     const minHits = options.bridge ? options.bridge.minHits : 0;
     if (minHits > 0 && touched.filter((slot) => (ownMatch[slot] as number) & 1).length < minHits) {
       clear(touched);
-      q = plan(text, true);
+      q = plan(text, places, true);
       touched = accumulate(q);
     }
     if (touched.length === 0 && learnedPostings.size === 0)

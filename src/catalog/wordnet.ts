@@ -147,6 +147,13 @@ function lemmaCandidates(word: string): string[] {
   return out;
 }
 
+/** An index line's lemma and the data-file offsets of its senses, most frequent first. */
+function senses(line: string): { lemma: string; offsets: number[] } {
+  const fields = line.trim().split(" ");
+  const synsets = Number(fields[2]);
+  return { lemma: fields[0] ?? "", offsets: fields.slice(fields.length - synsets).map(Number) };
+}
+
 const cache = new Map<string, RelatedWord[]>();
 const CACHE_MAX = 5000;
 const RANK: Record<Relation, number> = { synonym: 0, derived: 1, broader: 2, narrower: 3 };
@@ -183,13 +190,8 @@ export function relatedWords(word: string): RelatedWord[] {
   }
   for (const { part, line } of lines) {
     if (!line) continue;
-    const fields = line.trim().split(" ");
-    const lemma = fields[0] ?? key;
-    const synsets = Number(fields[2]);
-    const offsets = fields
-      .slice(fields.length - synsets)
-      .slice(0, SENSES)
-      .map(Number);
+    const { lemma, offsets: all } = senses(line);
+    const offsets = all.slice(0, SENSES);
     for (const offset of offsets) {
       const text = synsetLine(part, offset);
       if (!text) continue;
@@ -238,9 +240,7 @@ export function isPlaceName(name: string): boolean {
   const line = indexLine("noun", key);
   let found = false;
   if (line) {
-    const fields = line.trim().split(" ");
-    const synsets = Number(fields[2]);
-    for (const offset of fields.slice(fields.length - synsets).map(Number)) {
+    for (const offset of senses(line).offsets) {
       const text = synsetLine("noun", offset);
       if (!text) continue;
       const instanceOf = parseSynset(text).pointers.filter((p) => p.symbol === "@i" && p.part === "noun");
