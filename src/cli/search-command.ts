@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { bridgeLine, placesLine, renderExplanation } from "../tools/format.js";
+import { readingLines, renderExplanation } from "../tools/format.js";
 import { visibleName } from "../untrusted-text.js";
 import { type CommandIO, table } from "./io.js";
 import { withGateway } from "./with-gateway.js";
@@ -41,7 +41,7 @@ export async function searchCommand(
     ]);
     io.out(table([["#", "name", "score", "description"], ...rows]));
     io.out(`\n${results.length} of ${total} matches.`);
-    for (const line of [bridgeLine(output), placesLine(output)]) if (line) io.out(line);
+    for (const line of readingLines(output)) io.out(line);
     if (args.explain) {
       io.out("\nwhy (terms as the index analyzed them):");
       for (const [i, r] of results.entries()) {

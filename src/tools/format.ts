@@ -22,7 +22,7 @@ export function renderSearch(query: string, output: SearchOutput): string {
   const lines = [
     `${output.results.length} of ${output.total} matches for "${query}" (descriptions quoted as their servers wrote them):`,
   ];
-  for (const line of [bridgeLine(output), placesLine(output)]) if (line) lines.push(line);
+  lines.push(...readingLines(output));
   for (const r of output.results) {
     const computed = r.computedCalls ? ", calls tools named at run time" : "";
     const lookalike = r.lookalike !== undefined ? `, LOOKALIKE of ${visibleName(r.lookalike)}` : "";
@@ -46,7 +46,7 @@ export function renderSearch(query: string, output: SearchOutput): string {
 const BRIDGE_WORDS_SHOWN = 5;
 
 /** The words of a request that no tool uses, and what was searched instead (results marked related). */
-export function bridgeLine(output: SearchOutput): string | undefined {
+function bridgeLine(output: SearchOutput): string | undefined {
   if (!output.bridged?.length) return undefined;
   // The most telling few per word: a word can bring dozens (all of them are in `bridged`).
   const shown = (related: string[]) =>
@@ -59,8 +59,13 @@ export function bridgeLine(output: SearchOutput): string | undefined {
   );
 }
 
+/** How the request was read beyond its own words: related words searched, place names; one line each. */
+export function readingLines(output: SearchOutput): string[] {
+  return [bridgeLine(output), placesLine(output)].filter((line) => line !== undefined);
+}
+
 /** The place names a request uses, read as asking for tools that take an address or place. */
-export function placesLine(output: SearchOutput): string | undefined {
+function placesLine(output: SearchOutput): string | undefined {
   if (!output.places?.length) return undefined;
   const names = output.places.map((p) => `"${p}"`).join(", ");
   return `${names} read as ${output.places.length === 1 ? "a place" : "places"}: tools that take an address or place were searched for too.`;
